@@ -1,0 +1,233 @@
+//! Static archives (`-l`), read through their symbol index, and GNU ld `GROUP()` scripts
+//! that stand in for an archive (glibc's `libm.a` on x86-64).
+
+use crate::error::{ErrorKind, LinkError, Result};
+use crate::input::elf::{ObjectFile, Shndx};
+use object::read::archive::ArchiveFile;
+use std::collections::HashMap;
+
+/// One member of an archive.
+#[derive(Debug, Clone)]
+pub struct Member {
+    /// Member name (GNU long names resolved, trailing `/` removed).
+    pub name: String,
+    /// Byte range of the member's contents within the archive.
+    pub range: (usize, usize),
+}
+
+/// A static archive with its symbol index.
+#[derive(Debug, Clone)]
+pub struct Archive {
+    /// The path as given (or as named inside a GROUP script).
+    pub path: String,
+    data: Vec<u8>,
+    /// Members in archive order.
+    pub members: Vec<Member>,
+    /// Defined global symbol -> index of the member that defines it (the last one, as
+    /// mpy_ld.py's `ar_util` keeps the last).
+    pub symbols: HashMap<String, usize>,
+}
+
+impl Archive {
+    /// Parses archive bytes; `path` names it in messages.
+    pub fn parse(path: &str, data: Vec<u8>) -> Result<Archive> {
+        let bad = |why: String| {
+            LinkError::new(
+                ErrorKind::BadArchive,
+                format!("{path}: malformed archive: {why}"),
+            )
+            .object(path)
+        };
+        let (members, index) = {
+            let ar = ArchiveFile::parse(&*data).map_err(|e| bad(e.to_string()))?;
+            let mut members = Vec::new();
+            let mut by_offset = HashMap::new();
+            for m in ar.members() {
+                let m = m.map_err(|e| bad(e.to_string()))?;
+                let raw = String::from_utf8_lossy(m.name()).into_owned();
+                let name = raw.strip_suffix('/').unwrap_or(&raw).to_string();
+                let (start, size) = m.file_range();
+                let range = (start as usize, (start + size) as usize);
+                by_offset.insert(start, members.len());
+                members.push(Member { name, range });
+            }
+            let mut index: Option<Vec<(String, u64)>> = None;
+            if let Ok(Some(syms)) = ar.symbols() {
+                let mut list = Vec::new();
+                for s in syms {
+                    let s = s.map_err(|e| bad(e.to_string()))?;
+                    let member = ar.member(s.offset()).map_err(|e| bad(e.to_string()))?;
+                    list.push((
+                        String::from_utf8_lossy(s.name()).into_owned(),
+                        member.file_range().0,
+                    ));
+                }
+                index = Some(list);
+            }
+            let index = index.map(|list| {
+                list.into_iter()
+                    .filter_map(|(n, off)| by_offset.get(&off).map(|&i| (n, i)))
+                    .collect::<Vec<_>>()
+            });
+            (members, index)
+        };
+        let mut archive = Archive {
+            path: path.to_string(),
+            data,
+            members,
+            symbols: HashMap::new(),
+        };
+        match index {
+            Some(list) if !list.is_empty() || archive.members.is_empty() => {
+                for (name, i) in list {
+                    archive.symbols.insert(name, i);
+                }
+            }
+            _ => archive.index_by_scanning()?,
+        }
+        // mpy_ld.py names members, not positions: a symbol maps to the first member of that name.
+        let mut first_of: HashMap<&str, usize> = HashMap::new();
+        for (i, m) in archive.members.iter().enumerate() {
+            first_of.entry(m.name.as_str()).or_insert(i);
+        }
+        let remap: Vec<usize> = archive
+            .members
+            .iter()
+            .map(|m| first_of[m.name.as_str()])
+            .collect();
+        for v in archive.symbols.values_mut() {
+            *v = remap[*v];
+        }
+        Ok(archive)
+    }
+
+    /// Builds the symbol index by parsing every member (archives without an armap).
+    fn index_by_scanning(&mut self) -> Result<()> {
+        for i in 0..self.members.len() {
+            let obj = match self.member_object(i) {
+                Ok(o) => o,
+                Err(_) => continue,
+            };
+            for s in &obj.symbols {
+                if s.is_global() && s.shndx != Shndx::Undef {
+                    self.symbols.insert(s.name.clone(), i);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The bytes of member `i`.
+    pub fn member_data(&self, i: usize) -> &[u8] {
+        let (a, b) = self.members[i].range;
+        &self.data[a..b]
+    }
+
+    /// The name mpy_ld.py gives member `i` in messages: `archive:member`.
+    pub fn member_display_name(&self, i: usize) -> String {
+        format!("{}:{}", self.path, self.members[i].name)
+    }
+
+    /// Parses member `i` as an ELF object.
+    pub fn member_object(&self, i: usize) -> Result<ObjectFile> {
+        ObjectFile::parse(&self.member_display_name(i), self.member_data(i))
+    }
+}
+
+/// Reads an `-l` input: an archive, or a GNU ld script whose `GROUP()` lists archives.
+/// Returns the archives in order.
+pub fn load_lib(path: &str) -> Result<Vec<Archive>> {
+    let data = std::fs::read(path).map_err(|e| LinkError::io(path, &e))?;
+    load_lib_bytes(path, data, 0)
+}
+
+/// Like [`load_lib`], for bytes already read.
+pub fn load_lib_bytes(path: &str, data: Vec<u8>, depth: usize) -> Result<Vec<Archive>> {
+    if data.starts_with(b"!<arch>\n") {
+        return Ok(vec![Archive::parse(path, data)?]);
+    }
+    if depth > 8 {
+        return Err(LinkError::new(
+            ErrorKind::BadArchive,
+            format!("{path}: GROUP scripts nest more than 8 deep (a loop?)"),
+        )
+        .object(path));
+    }
+    let text = String::from_utf8_lossy(&data);
+    let files = parse_group_script(&text).map_err(|why| {
+        LinkError::new(
+            ErrorKind::BadArchive,
+            format!("{path}: neither an archive (!<arch>) nor a GNU ld GROUP script: {why}"),
+        )
+        .object(path)
+    })?;
+    let mut out = Vec::new();
+    for f in files {
+        let d = std::fs::read(&f).map_err(|e| LinkError::io(&f, &e))?;
+        out.extend(load_lib_bytes(&f, d, depth + 1)?);
+    }
+    Ok(out)
+}
+
+/// Extracts the file list of a GNU ld script made only of `GROUP(...)` and `OUTPUT_FORMAT(...)`
+/// commands (and comments), as mpy_ld.py accepts them.
+pub fn parse_group_script(text: &str) -> std::result::Result<Vec<String>, String> {
+    // Remove /* ... */ comments.
+    let mut s = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("/*") {
+        s.push_str(&rest[..i]);
+        match rest[i + 2..].find("*/") {
+            Some(j) => rest = &rest[i + 2 + j + 2..],
+            None => {
+                // An unterminated comment is left as text (and then rejected).
+                s.push_str(&rest[i..]);
+                rest = "";
+            }
+        }
+    }
+    s.push_str(rest);
+    let mut files = Vec::new();
+    let mut leftover = String::new();
+    let mut cur = s.trim();
+    while !cur.is_empty() {
+        let word_end = cur
+            .find(|c: char| c == '(' || c.is_whitespace())
+            .unwrap_or(cur.len());
+        let word = &cur[..word_end];
+        let after = cur[word_end..].trim_start();
+        if (word == "GROUP" || word == "OUTPUT_FORMAT") && after.starts_with('(') {
+            let close = match after.find(')') {
+                Some(c) => c,
+                None => return Err(format!("unclosed {word}(")),
+            };
+            let inner = &after[1..close];
+            if inner.trim().is_empty() {
+                return Err(format!("empty {word}()"));
+            }
+            if word == "GROUP" {
+                files.extend(
+                    inner
+                        .split(|c: char| c == ',' || c.is_whitespace())
+                        .filter(|f| !f.is_empty())
+                        .map(String::from),
+                );
+            }
+            cur = after[close + 1..].trim_start();
+        } else {
+            leftover.push_str(cur);
+            break;
+        }
+    }
+    if !leftover.trim().is_empty() {
+        let mut shown: String = leftover.trim().chars().take(60).collect();
+        if leftover.trim().chars().count() > 60 {
+            shown.push('…');
+        }
+        return Err(format!("unrecognised text {shown:?}"));
+    }
+    if files.is_empty() {
+        return Err("no GROUP(...) found".into());
+    }
+    Ok(files)
+}

@@ -1,0 +1,360 @@
+//! Layout: the GOT (and Xtensa literal pool), the entry trampoline, and the address of every
+//! section in the text, rodata and BSS regions.
+
+use crate::arch::Arch;
+use crate::error::{ErrorKind, LinkError, Result};
+use crate::input::elf::{Shndx, SymType};
+use crate::model::{region_of, LinkSection, Region, SecId, SecOrigin, Target};
+use crate::resolve::Resolution;
+use crate::Dialect;
+use std::collections::HashMap;
+
+/// One GOT entry.
+#[derive(Debug, Clone)]
+pub struct GotEntry {
+    /// Its key: the symbol name, or `name+0xADDEND` / `section+0xOFFSET` on Xtensa.
+    pub name: String,
+    /// The name of the symbol behind it.
+    pub symbol: String,
+    /// What the symbol resolves to.
+    pub target: Target,
+    /// Initial link address (the existing literal value on Xtensa).
+    pub init: u64,
+    /// Offset within the GOT, set by layout.
+    pub offset: u64,
+}
+
+/// A literal-pool slot of an Xtensa `.literal` word.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LitSlot {
+    /// The word is a pointer: it becomes this GOT entry.
+    Got(String),
+    /// The word is a constant: it becomes this literal value.
+    Value(u32),
+}
+
+/// Xtensa's literal pool: deduplicated constants and the slot of every `.literal` word.
+#[derive(Debug, Clone, Default)]
+pub struct LiteralPool {
+    /// Distinct constant values in first-seen order.
+    pub values: Vec<u32>,
+    /// Value -> index in `values`.
+    pub value_index: HashMap<u32, usize>,
+    /// (object name, offset within its `.literal` section) -> slot.
+    pub slots: HashMap<(String, u64), LitSlot>,
+}
+
+/// What GOT collection produces.
+#[derive(Debug, Clone, Default)]
+pub struct GotPlan {
+    /// Entries in first-reference order (sorted later).
+    pub entries: Vec<GotEntry>,
+    /// The literal pool, on Xtensa.
+    pub literals: Option<LiteralPool>,
+}
+
+/// Collects GOT entries the generic way: every global symbol behind a GOT-type relocation in
+/// a linked section, keyed by name, in first-reference order.
+pub fn collect_got_generic(got_types: &[u32], res: &Resolution) -> Result<GotPlan> {
+    let mut plan = GotPlan::default();
+    let mut seen = HashMap::new();
+    for &id in &res.sections.order {
+        let SecOrigin::Object { obj, shndx } = res.sections.all[id].origin else {
+            continue;
+        };
+        let file = &res.objects.files[obj];
+        let Some(ri) = file.reloc_section_for(shndx) else {
+            continue;
+        };
+        for r in &file.sections[ri].relocs {
+            let s = &file.symbols[r.sym as usize];
+            if !(s.is_global() && got_types.contains(&r.rtype)) {
+                continue;
+            }
+            if !matches!(s.stype, SymType::NoType | SymType::Func | SymType::Object)
+                || s.name.is_empty()
+            {
+                return Err(LinkError::new(
+                    ErrorKind::Unsupported,
+                    format!(
+                        "{}: GOT relocation to a symbol of unsupported type: {:?}",
+                        file.name, s.name
+                    ),
+                )
+                .object(file.name.clone())
+                .at(res.sections.all[id].name.clone(), r.offset));
+            }
+            if seen.insert(s.name.clone(), ()).is_none() {
+                plan.entries.push(GotEntry {
+                    name: s.name.clone(),
+                    symbol: s.name.clone(),
+                    target: res.objects.targets[obj][r.sym as usize],
+                    init: 0,
+                    offset: 0,
+                });
+            }
+        }
+    }
+    Ok(plan)
+}
+
+/// The finished layout.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// Sections with addresses (indexes as in the resolution).
+    pub sections: Vec<LinkSection>,
+    /// Output order.
+    pub order: Vec<SecId>,
+    /// GOT entries in GOT order.
+    pub got: Vec<GotEntry>,
+    /// Name -> index in `got`.
+    pub got_index: HashMap<String, usize>,
+    /// The GOT section.
+    pub got_sec: SecId,
+    /// The literal pool section (Xtensa).
+    pub lit_sec: Option<SecId>,
+    /// The literal pool (Xtensa).
+    pub literals: Option<LiteralPool>,
+    /// The entry trampoline at the start of the text (maybe empty).
+    pub trampoline: Vec<u8>,
+    /// Address of `mpy_init` in the text.
+    pub entry: u64,
+    /// Region sizes.
+    pub text_size: u64,
+    /// rodata region size (separate-rodata arches).
+    pub rodata_size: u64,
+    /// BSS region size.
+    pub bss_size: u64,
+    /// Lines mpy_ld.py prints during layout at the default verbosity.
+    pub log: Vec<String>,
+}
+
+impl Layout {
+    /// The GOT section's address in the text.
+    pub fn got_addr(&self) -> u64 {
+        self.sections[self.got_sec].addr
+    }
+
+    /// The GOT entry keyed `name`.
+    pub fn got_entry(&self, name: &str) -> Option<&GotEntry> {
+        self.got_index.get(name).map(|&i| &self.got[i])
+    }
+}
+
+fn align_to(v: u64, a: u64) -> u64 {
+    let a = a.max(1);
+    v.div_ceil(a) * a
+}
+
+/// The section name a GOT entry's target lives in, as mpy_ld.py names it.
+pub fn got_section_name(
+    entry: &GotEntry,
+    sections: &[LinkSection],
+    externs: Option<&crate::Externs>,
+) -> Option<String> {
+    if externs.map(|e| e.contains(&entry.symbol)).unwrap_or(false) {
+        return Some(".external.fixed_addr".into());
+    }
+    if matches!(entry.symbol.as_str(), "memcpy" | "memset" | "memmove") {
+        return Some(format!(".external.{}", entry.symbol));
+    }
+    Some(match entry.target {
+        Target::Defined { sec, .. } => sections[sec].name.clone(),
+        Target::FunTable => ".external".into(),
+        Target::QstrTable => ".external.qstr_table".into(),
+        Target::ObjTable => ".external.obj_table".into(),
+        Target::FunTableSlot(_) => ".external.mp_fun_table".into(),
+        Target::Mem(f, _) => format!(
+            ".external.{}",
+            f.stub_section_name().trim_start_matches(".internal.")
+        ),
+        Target::Extern(_) => ".external.fixed_addr".into(),
+        Target::GotBase | Target::None => return None,
+    })
+}
+
+fn got_sort_key(sec_name: &str) -> u32 {
+    let ext = sec_name.starts_with(".external") as u32;
+    let text = sec_name.starts_with(".text") as u32;
+    let ro = (sec_name.starts_with(".rodata") || sec_name.starts_with(".data.rel.ro")) as u32;
+    let bss = sec_name.starts_with(".bss") as u32;
+    ext + 2 * text + 3 * ro + 4 * bss
+}
+
+/// Assigns addresses: GOT (and literal pool) placement, trampoline sizing, region layout.
+pub fn layout(
+    arch: &dyn Arch,
+    dialect: Dialect,
+    res: &Resolution,
+    plan: GotPlan,
+    externs: Option<&crate::Externs>,
+) -> Result<Layout> {
+    let info = arch.info();
+    let word = info.word_size as u64;
+    let mut sections = res.sections.all.clone();
+    let mut order = res.sections.order.clone();
+    let mut log = Vec::new();
+
+    // The GOT, and on Xtensa the literal pool, become sections of their own.
+    let got_sec = sections.len();
+    sections.push(LinkSection {
+        name: "GOT".into(),
+        origin: SecOrigin::Got,
+        size: plan.entries.len() as u64 * word,
+        align: word,
+        addr: 0,
+    });
+    let mut lit_sec = None;
+    if info.literal_pool {
+        order.insert(0, got_sec);
+        let n = plan.literals.as_ref().map(|l| l.values.len()).unwrap_or(0) as u64;
+        let id = sections.len();
+        sections.push(LinkSection {
+            name: "LIT".into(),
+            origin: SecOrigin::Lit,
+            size: n * word,
+            align: word,
+            addr: 0,
+        });
+        order.insert(1, id);
+        lit_sec = Some(id);
+    } else {
+        // mpy_ld.py appends the GOT before it inserts the memset/memmove stubs at index 1.
+        let stubs: Vec<SecId> = order
+            .iter()
+            .copied()
+            .filter(|&id| matches!(sections[id].origin, SecOrigin::Stub(_)))
+            .collect();
+        order.retain(|id| !stubs.contains(id));
+        order.push(got_sec);
+        for id in stubs {
+            let at = 1.min(order.len());
+            order.insert(at, id);
+        }
+    }
+
+    // The entry point.
+    let Some(&(eobj, esym)) = res.known.get("mpy_init") else {
+        return Err(
+            LinkError::new(ErrorKind::MissingEntry, "unknown symbol: mpy_init")
+                .detail("every native module needs a global mpy_init function")
+                .symbol("mpy_init"),
+        );
+    };
+    let Target::Defined {
+        sec: entry_sec,
+        value: entry_value,
+    } = res.objects.targets[eobj][esym]
+    else {
+        return Err(
+            LinkError::new(ErrorKind::MissingEntry, "unknown symbol: mpy_init").symbol("mpy_init"),
+        );
+    };
+    let text_align = sections[entry_sec].align;
+    if arch.text_alignment_untested(text_align) {
+        log.push(format!(
+            "A .text section with an alignment of {text_align} bytes for {} is not tested and may not work",
+            info.machine_name
+        ));
+    }
+    let _ = res.objects.files[eobj].symbols[esym].shndx == Shndx::Undef;
+
+    let place = |sections: &mut Vec<LinkSection>, tramp_len: u64| -> (u64, u64, u64) {
+        let (mut text, mut rodata, mut bss) = (tramp_len, 0u64, 0u64);
+        for &id in &order {
+            let s = &mut sections[id];
+            let len = match region_of(&s.name, info.separate_rodata) {
+                Region::Text => &mut text,
+                Region::Rodata => &mut rodata,
+                Region::Bss => &mut bss,
+            };
+            s.addr = align_to(*len, s.align);
+            *len = s.addr + s.size;
+        }
+        (text, rodata, bss)
+    };
+
+    let step = text_align.max(1);
+    let trampoline;
+    let sizes;
+    match dialect {
+        Dialect::V1_23 => {
+            let placeholder = arch.entry_jump(8, dialect)?.len() as u64;
+            sizes = place(&mut sections, placeholder);
+            let target = sections[entry_sec].addr + entry_value;
+            let mut j = arch.entry_jump(target as i64, dialect)?;
+            j.resize(placeholder as usize, 0);
+            trampoline = j;
+        }
+        Dialect::Newest => {
+            // Size the jump against the real layout: mpy_init's address depends on the
+            // trampoline's length, so grow the gap by the entry section's alignment until the
+            // jump fits. (mpy_ld.py sizes it before layout, which is wrong when mpy_init is not
+            // in the first text section: it then emits no jump at all.)
+            let mut gap = 0u64;
+            loop {
+                let s = place(&mut sections, gap);
+                let target = sections[entry_sec].addr + entry_value;
+                if gap == 0 {
+                    if target == 0 {
+                        trampoline = Vec::new();
+                        sizes = s;
+                        break;
+                    }
+                } else {
+                    let j = arch.entry_jump(target as i64, dialect)?;
+                    if j.len() as u64 <= gap {
+                        let mut j = j;
+                        j.resize(gap as usize, 0);
+                        trampoline = j;
+                        sizes = s;
+                        break;
+                    }
+                }
+                gap += step;
+                if gap > 64 * step.max(4) {
+                    return Err(LinkError::new(
+                        ErrorKind::JumpTooFar,
+                        "cannot place the entry jump",
+                    )
+                    .symbol("mpy_init"));
+                }
+            }
+        }
+    }
+    let entry = sections[entry_sec].addr + entry_value;
+
+    // GOT order: external, other, text, rodata, bss (stable), then offsets.
+    let mut keyed: Vec<(u32, GotEntry)> = Vec::with_capacity(plan.entries.len());
+    for e in plan.entries {
+        let key = match got_section_name(&e, &sections, externs) {
+            Some(n) => got_sort_key(&n),
+            None => 0,
+        };
+        keyed.push((key, e));
+    }
+    keyed.sort_by_key(|(k, _)| *k);
+    let mut got = Vec::with_capacity(keyed.len());
+    let mut got_index = HashMap::new();
+    for (i, (_, mut e)) in keyed.into_iter().enumerate() {
+        e.offset = i as u64 * word;
+        got_index.insert(e.name.clone(), i);
+        got.push(e);
+    }
+
+    Ok(Layout {
+        sections,
+        order,
+        got,
+        got_index,
+        got_sec,
+        lit_sec,
+        literals: plan.literals,
+        trampoline,
+        entry,
+        text_size: sizes.0,
+        rodata_size: sizes.1,
+        bss_size: sizes.2,
+        log,
+    })
+}

@@ -1,0 +1,143 @@
+//! natmod-linker: links MicroPython native-module objects into `.mpy` files, byte for byte as
+//! MicroPython's `tools/mpy_ld.py` does, for every architecture it supports.
+//!
+//! The pipeline reads top to bottom: [`input`] (load) → [`resolve`] → [`layout`] →
+//! [`relocate`] → [`mpy`] (write). Per-architecture code lives in [`arch`].
+
+pub mod arch;
+pub mod dialect;
+pub mod error;
+pub mod input;
+pub mod layout;
+pub mod model;
+pub mod mpy;
+pub mod output;
+pub mod qstr;
+pub mod relocate;
+pub mod resolve;
+mod static_qstrs;
+
+pub use dialect::Dialect;
+pub use error::{ErrorKind, LinkError, LinkErrors, Site};
+pub use input::archive::Archive;
+pub use input::elf::ObjectFile;
+pub use input::externs::Externs;
+
+use std::sync::Arc;
+
+/// Everything about a link except its objects.
+#[derive(Debug, Clone)]
+pub struct LinkConfig {
+    /// `--arch` name.
+    pub arch: String,
+    /// Which mpy_ld.py to reproduce.
+    pub dialect: Dialect,
+    /// Module-local qstrs (from `--qstrs config.h`).
+    pub qstrs: Vec<String>,
+    /// Name recorded as the module's source file.
+    pub source_name: String,
+    /// RISC-V extension flags (0 = none).
+    pub arch_flags: u64,
+}
+
+/// A finished link.
+#[derive(Debug, Clone)]
+pub struct LinkOutput {
+    /// The `.mpy` bytes.
+    pub mpy: Vec<u8>,
+    /// What mpy_ld.py prints on stdout at the default verbosity for this link.
+    pub log: Vec<String>,
+    /// Warnings natmod-ld adds (printed on stderr).
+    pub warnings: Vec<String>,
+    /// Text size in bytes.
+    pub text_size: u64,
+    /// Separate rodata size.
+    pub rodata_size: u64,
+    /// BSS size.
+    pub bss_size: u64,
+    /// Number of GOT entries.
+    pub got_entries: usize,
+    /// Offset of `mpy_init` in the text.
+    pub entry: u64,
+    /// Archive members pulled in.
+    pub pulled: Vec<resolve::PulledMember>,
+}
+
+/// A failed link: the errors, and what was printed before them.
+#[derive(Debug, Clone)]
+pub struct LinkFailure {
+    /// The errors, the one mpy_ld.py would report first at the front.
+    pub errors: Vec<LinkError>,
+    /// stdout lines printed before the error.
+    pub log: Vec<String>,
+}
+
+/// Links parsed objects with archives and externs.
+pub fn link(
+    config: &LinkConfig,
+    objects: Vec<Arc<ObjectFile>>,
+    archives: &[Archive],
+    externs: Option<&Externs>,
+) -> Result<LinkOutput, LinkFailure> {
+    let arch = arch::by_name(&config.arch).map_err(|e| LinkFailure {
+        errors: vec![e],
+        log: vec![],
+    })?;
+    let info = arch.info();
+    let (res, errors) = resolve::resolve(arch, objects, archives, externs);
+    let mut log = res.log.clone();
+    if !errors.is_empty() {
+        return Err(LinkFailure { errors, log });
+    }
+    let fail = |errors: Vec<LinkError>, log: &Vec<String>| LinkFailure {
+        errors,
+        log: log.clone(),
+    };
+    let plan = arch.collect_got(&res).map_err(|e| fail(vec![e], &log))?;
+    let lay = layout::layout(arch, config.dialect, &res, plan, externs)
+        .map_err(|e| fail(vec![e], &log))?;
+    if config.dialect == Dialect::Newest {
+        log.extend(lay.log.iter().cloned());
+    }
+    let image = relocate::relocate(arch, &res, &lay, externs).map_err(|e| fail(e, &log))?;
+    let mpy = mpy::build(&mpy::MpyContents {
+        mpy_arch: info.mpy_arch,
+        arch_flags: config.arch_flags,
+        source_name: &config.source_name,
+        qstrs: &config.qstrs,
+        text: &image.text,
+        rodata: &image.rodata,
+        bss_size: image.bss_size,
+        relocs: &image.relocs,
+        word_size: info.word_size,
+    });
+    log.push(format!("arch:         {}", info.machine_name));
+    log.push(format!("text size:    {}", image.text.len()));
+    if !image.rodata.is_empty() {
+        log.push(format!("rodata size:  {}", image.rodata.len()));
+    }
+    log.push(format!("bss size:     {}", image.bss_size));
+    log.push(format!("GOT entries:  {}", lay.got.len()));
+    Ok(LinkOutput {
+        mpy,
+        log,
+        warnings: externs.map(|e| e.warnings.clone()).unwrap_or_default(),
+        text_size: image.text.len() as u64,
+        rodata_size: image.rodata.len() as u64,
+        bss_size: image.bss_size,
+        got_entries: lay.got.len(),
+        entry: lay.entry,
+        pulled: res.pulled.clone(),
+    })
+}
+
+/// Reads and parses object files by path (names as given).
+pub fn load_objects(paths: &[String]) -> Result<Vec<Arc<ObjectFile>>, LinkError> {
+    paths
+        .iter()
+        .map(|p| {
+            let data = std::fs::read(p).map_err(|e| LinkError::io(p, &e))?;
+            ObjectFile::parse(p, &data).map(Arc::new)
+        })
+        .collect()
+}

