@@ -219,18 +219,8 @@ pub fn layout(
         order.insert(1, id);
         lit_sec = Some(id);
     } else {
-        // mpy_ld.py appends the GOT before it inserts the memset/memmove stubs at index 1.
-        let stubs: Vec<SecId> = order
-            .iter()
-            .copied()
-            .filter(|&id| matches!(sections[id].origin, SecOrigin::Stub(_)))
-            .collect();
-        order.retain(|id| !stubs.contains(id));
+        // (resolve already put the memset/memmove stubs at index 1, where mpy_ld.py puts them.)
         order.push(got_sec);
-        for id in stubs {
-            let at = 1.min(order.len());
-            order.insert(at, id);
-        }
     }
 
     // The entry point.

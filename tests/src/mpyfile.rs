@@ -70,6 +70,26 @@ pub fn entry_target(arch: &str, text: &[u8]) -> Option<u64> {
             }
             _ => Some(0),
         },
+        "armv6m" | "armv7m" | "armv7emsp" | "armv7emdp" => {
+            let h = |i: usize| u16::from_le_bytes([text[i], text[i + 1]]) as i64;
+            let sext = |v: i64, bits: u32| (v << (64 - bits)) >> (64 - bits);
+            let h0 = h(0);
+            if h0 & 0xF800 == 0xE000 {
+                // b <imm11>: target = 4 + 2*imm
+                Some((4 + (sext(h0 & 0x7FF, 11) << 1)) as u64)
+            } else if h0 == 0xB501 && h(2) & 0xF800 == 0xF000 && h(4) & 0xF800 == 0xF800 {
+                // push {r0, lr}; bl <imm22>; pop {r0, pc}: the bl sits at 2
+                let off = sext(((h(2) & 0x7FF) << 12) | ((h(4) & 0x7FF) << 1), 23);
+                Some((2 + 4 + off) as u64)
+            } else if h0 & 0xF800 == 0xF000 && h(2) & 0xF800 == 0xB800 {
+                // b.w (as mpy_ld.py encodes it: imm22, J bits set)
+                let off = sext(((h0 & 0x7FF) << 12) | ((h(2) & 0x7FF) << 1), 23);
+                Some((4 + off) as u64)
+            } else {
+                Some(0)
+            }
+            .map(|t| t | 1)
+        }
         _ => None,
     }
 }
