@@ -7,6 +7,7 @@
 pub mod arch;
 pub mod dialect;
 pub mod error;
+pub mod facts;
 pub mod input;
 pub mod layout;
 pub mod model;
@@ -15,13 +16,16 @@ pub mod output;
 pub mod qstr;
 pub mod relocate;
 pub mod resolve;
+pub mod session;
 mod static_qstrs;
 
 pub use dialect::Dialect;
 pub use error::{ErrorKind, LinkError, LinkErrors, Site};
+pub use facts::LinkFacts;
 pub use input::archive::Archive;
 pub use input::elf::ObjectFile;
 pub use input::externs::Externs;
+pub use session::{QstrSource, Session, SessionConfig};
 
 use std::sync::Arc;
 
@@ -61,6 +65,8 @@ pub struct LinkOutput {
     pub entry: u64,
     /// Archive members pulled in.
     pub pulled: Vec<resolve::PulledMember>,
+    /// What went where, for editors.
+    pub facts: LinkFacts,
 }
 
 /// A failed link: the errors, and what was printed before them.
@@ -70,6 +76,8 @@ pub struct LinkFailure {
     pub errors: Vec<LinkError>,
     /// stdout lines printed before the error.
     pub log: Vec<String>,
+    /// What the link learned before it failed (undefined symbols with their sites).
+    pub facts: LinkFacts,
 }
 
 /// Links parsed objects with archives and externs.
@@ -82,24 +90,32 @@ pub fn link(
     let arch = arch::by_name(&config.arch).map_err(|e| LinkFailure {
         errors: vec![e],
         log: vec![],
+        facts: LinkFacts::default(),
     })?;
     let info = arch.info();
     let (res, errors) = resolve::resolve(arch, objects, archives, externs);
     let mut log = res.log.clone();
-    if !errors.is_empty() {
-        return Err(LinkFailure { errors, log });
-    }
-    let fail = |errors: Vec<LinkError>, log: &Vec<String>| LinkFailure {
-        errors,
-        log: log.clone(),
+    let fail = |mut errors: Vec<LinkError>, log: &Vec<String>, lay: Option<&layout::Layout>| {
+        facts::complete_undefined_sites(&res, &mut errors);
+        LinkFailure {
+            facts: facts::collect(info, &res, lay, None, &errors),
+            errors,
+            log: log.clone(),
+        }
     };
-    let plan = arch.collect_got(&res).map_err(|e| fail(vec![e], &log))?;
+    if !errors.is_empty() {
+        return Err(fail(errors, &log, None));
+    }
+    let plan = arch
+        .collect_got(&res)
+        .map_err(|e| fail(vec![e], &log, None))?;
     let lay = layout::layout(arch, config.dialect, &res, plan, externs)
-        .map_err(|e| fail(vec![e], &log))?;
+        .map_err(|e| fail(vec![e], &log, None))?;
     if config.dialect == Dialect::Newest {
         log.extend(lay.log.iter().cloned());
     }
-    let image = relocate::relocate(arch, &res, &lay, externs).map_err(|e| fail(e, &log))?;
+    let image =
+        relocate::relocate(arch, &res, &lay, externs).map_err(|e| fail(e, &log, Some(&lay)))?;
     let mpy = mpy::build(&mpy::MpyContents {
         mpy_arch: info.mpy_arch,
         arch_flags: config.arch_flags,
@@ -128,6 +144,7 @@ pub fn link(
         got_entries: lay.got.len(),
         entry: lay.entry,
         pulled: res.pulled.clone(),
+        facts: facts::collect(info, &res, Some(&lay), Some(&image), &[]),
     })
 }
 

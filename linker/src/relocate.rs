@@ -206,7 +206,7 @@ impl RelocCx<'_> {
             Target::FunTableSlot(slot) if addend == 0 => (RelocDest::FunSlot(slot), None),
             _ => return Err(self.unsupported_target(site)),
         };
-        if site.offset % word as u64 != 0 {
+        if !site.offset.is_multiple_of(word as u64) {
             return Err(self.error_at(
                 site,
                 ErrorKind::Unsupported,
@@ -333,7 +333,7 @@ fn populate_got(cx: &mut RelocCx) -> Result<()> {
             .symbol(e.symbol.clone())
         })?;
         let link_addr: u64 = if let Some(addr) = cx.externs.and_then(|x| x.get(&e.symbol)) {
-            addr as u64
+            (addr as u64).wrapping_add(e.init)
         } else if MemFunc::from_name(&e.symbol).is_some() {
             0
         } else {
@@ -360,6 +360,11 @@ fn populate_got(cx: &mut RelocCx) -> Result<()> {
                 _ => None,
             },
             _ if sec_name == ".external.fixed_addr" => continue,
+            // `mp_native_qstr_table+N` / `mp_native_obj_table+N` (Xtensa literals): the word
+            // holds N (GotEntry.init) and the loader adds the table's address to it
+            // (`mp_native_relocate` does `*addr_to_adjust += dest` for kinds 6 and 7 too).
+            _ if e.target == Target::QstrTable => Some(RelocDest::QstrTable),
+            _ if e.target == Target::ObjTable => Some(RelocDest::ObjTable),
             _ if sec_name.starts_with(".external.mem") => {
                 Some(RelocDest::FunSlot(if sec_name.contains("memset") {
                     MemFunc::Memset.fun_table_slot()

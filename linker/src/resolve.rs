@@ -101,16 +101,27 @@ fn load_object(
 ) {
     let info = arch.info();
     let obj_id = res.objects.files.len();
-    if obj.machine != info.machine {
+    // A 32-bit object cannot serve a 64-bit arch (mpy_ld.py asserts later on); the reverse
+    // is accepted, as mpy_ld.py accepts it (an ELFCLASS64 RISC-V object as rv32imc).
+    let class_mismatch = info.word_size == 8 && !obj.is_64;
+    if obj.machine != info.machine || class_mismatch {
+        let detail = if obj.machine != info.machine {
+            format!(
+                "{} is {}, --arch {} needs {}",
+                obj.name,
+                crate::input::elf::machine_name(obj.machine),
+                info.name,
+                info.machine_name
+            )
+        } else {
+            format!(
+                "{} is a 32-bit (ELFCLASS32) object, --arch {} needs a 64-bit one",
+                obj.name, info.name
+            )
+        };
         errors.push(
             LinkError::new(ErrorKind::IncompatibleArch, "incompatible arch")
-                .detail(format!(
-                    "{} is {}, --arch {} needs {}",
-                    obj.name,
-                    crate::input::elf::machine_name(obj.machine),
-                    info.name,
-                    info.machine_name
-                ))
+                .detail(detail)
                 .object(obj.name.clone()),
         );
         res.objects.files.push(obj.clone());
@@ -347,7 +358,7 @@ fn pull_members(
         if pulled.iter().any(|p| p.0 == ai && p.1 == mi) {
             continue;
         }
-        let obj = Arc::new(archives[ai].member_object(mi)?);
+        let obj = archives[ai].member_shared(mi)?;
         let info = member_info(&obj);
         for d in &info.defs {
             if provided.contains_key(d) && !d.starts_with("__x86.get_pc_thunk.") {

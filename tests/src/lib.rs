@@ -1,8 +1,10 @@
 //! Shared helpers for the end-to-end tests: where the tools, the golden corpus and the
 //! provisioned MicroPython tree are, and how to run them.
 
+pub mod argv;
 pub mod golden;
 pub mod mpyfile;
+pub mod session_bench;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -90,6 +90,38 @@ pub fn entry_target(arch: &str, text: &[u8]) -> Option<u64> {
             }
             .map(|t| t | 1)
         }
+        "rv32imc" | "rv64imc" => {
+            let h = |i: usize| u16::from_le_bytes([text[i], text[i + 1]]) as i64;
+            let w = |i: usize| u32::from_le_bytes(text[i..i + 4].try_into().unwrap());
+            let h0 = h(0);
+            if h0 & 0xE003 == 0xA001 {
+                // c.j: offset[11|4|9:8|10|6|7|3:1|5] in bits 12..2, relative to 0
+                let bit = |from: u32, to: u32| ((h0 >> from) & 1) << to;
+                let off = bit(12, 11)
+                    | bit(11, 4)
+                    | ((h0 >> 9) & 3) << 8
+                    | bit(8, 10)
+                    | bit(7, 6)
+                    | bit(6, 7)
+                    | ((h0 >> 3) & 7) << 1
+                    | bit(2, 5);
+                Some(((off << 52) >> 52) as u64)
+            } else if text.len() >= 8 && w(0) & 0xFFF == 0xF97 && w(4) & 0xFFFFF == 0xF8067 {
+                // auipc t6, hi; jalr zero, lo(t6): target = hi + sign-extended lo
+                Some((w(0) as i32 as i64 + ((w(4) as i32) >> 20) as i64) as u64)
+            } else {
+                Some(0)
+            }
+        }
+        "xtensa" | "xtensawin" => {
+            // j <offset18>: op0 = 6 and n = 0 in the low 6 bits; target = 4 + offset.
+            if text.len() >= 3 && text[0] & 0x3F == 0x06 {
+                let w = text[0] as i64 | (text[1] as i64) << 8 | (text[2] as i64) << 16;
+                Some((4 + (((w >> 6) << 46) >> 46)) as u64)
+            } else {
+                Some(0)
+            }
+        }
         _ => None,
     }
 }

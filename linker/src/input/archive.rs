@@ -5,6 +5,7 @@ use crate::error::{ErrorKind, LinkError, Result};
 use crate::input::elf::{ObjectFile, Shndx};
 use object::read::archive::ArchiveFile;
 use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 
 /// One member of an archive.
 #[derive(Debug, Clone)]
@@ -26,6 +27,8 @@ pub struct Archive {
     /// Defined global symbol -> index of the member that defines it (the last one, as
     /// mpy_ld.py's `ar_util` keeps the last).
     pub symbols: HashMap<String, usize>,
+    /// Members parsed so far, so that every link after the first reuses them.
+    parsed: Vec<OnceLock<Result<Arc<ObjectFile>>>>,
 }
 
 impl Archive {
@@ -74,6 +77,7 @@ impl Archive {
         let mut archive = Archive {
             path: path.to_string(),
             data,
+            parsed: (0..members.len()).map(|_| OnceLock::new()).collect(),
             members,
             symbols: HashMap::new(),
         };
@@ -104,7 +108,7 @@ impl Archive {
     /// Builds the symbol index by parsing every member (archives without an armap).
     fn index_by_scanning(&mut self) -> Result<()> {
         for i in 0..self.members.len() {
-            let obj = match self.member_object(i) {
+            let obj = match self.member_shared(i) {
                 Ok(o) => o,
                 Err(_) => continue,
             };
@@ -132,17 +136,46 @@ impl Archive {
     pub fn member_object(&self, i: usize) -> Result<ObjectFile> {
         ObjectFile::parse(&self.member_display_name(i), self.member_data(i))
     }
+
+    /// Member `i` as an ELF object, parsed on first use and shared after that.
+    pub fn member_shared(&self, i: usize) -> Result<Arc<ObjectFile>> {
+        self.parsed[i]
+            .get_or_init(|| self.member_object(i).map(Arc::new))
+            .clone()
+    }
 }
 
 /// Reads an `-l` input: an archive, or a GNU ld script whose `GROUP()` lists archives.
 /// Returns the archives in order.
 pub fn load_lib(path: &str) -> Result<Vec<Archive>> {
-    let data = std::fs::read(path).map_err(|e| LinkError::io(path, &e))?;
-    load_lib_bytes(path, data, 0)
+    load_lib_with(path, &mut |p| {
+        std::fs::read(p).map_err(|e| LinkError::io(p, &e))
+    })
+}
+
+/// Like [`load_lib`], reading every file (the `-l` input and what its GROUP scripts name)
+/// through `read`, so that a caller can watch them.
+pub fn load_lib_with(
+    path: &str,
+    read: &mut dyn FnMut(&str) -> Result<Vec<u8>>,
+) -> Result<Vec<Archive>> {
+    let data = read(path)?;
+    load_bytes_with(path, data, 0, read)
 }
 
 /// Like [`load_lib`], for bytes already read.
 pub fn load_lib_bytes(path: &str, data: Vec<u8>, depth: usize) -> Result<Vec<Archive>> {
+    load_bytes_with(path, data, depth, &mut |p| {
+        std::fs::read(p).map_err(|e| LinkError::io(p, &e))
+    })
+}
+
+fn load_bytes_with(
+    path: &str,
+    data: Vec<u8>,
+    depth: usize,
+    read: &mut dyn FnMut(&str) -> Result<Vec<u8>>,
+) -> Result<Vec<Archive>> {
     if data.starts_with(b"!<arch>\n") {
         return Ok(vec![Archive::parse(path, data)?]);
     }
@@ -163,8 +196,8 @@ pub fn load_lib_bytes(path: &str, data: Vec<u8>, depth: usize) -> Result<Vec<Arc
     })?;
     let mut out = Vec::new();
     for f in files {
-        let d = std::fs::read(&f).map_err(|e| LinkError::io(&f, &e))?;
-        out.extend(load_lib_bytes(&f, d, depth + 1)?);
+        let d = read(&f)?;
+        out.extend(load_bytes_with(&f, d, depth + 1, read)?);
     }
     Ok(out)
 }

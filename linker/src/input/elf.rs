@@ -159,7 +159,7 @@ impl ObjectFile {
         // The `object` crate reads headers in place and needs them aligned; archive members
         // often are not, so parse from an aligned copy when needed.
         let aligned: Vec<u64>;
-        let data = if (data.as_ptr() as usize) % 8 != 0 {
+        let data = if !(data.as_ptr() as usize).is_multiple_of(8) {
             let mut words = vec![0u64; data.len().div_ceil(8)];
             // SAFETY: `words` has at least `data.len()` bytes; u64 has no invalid bit patterns.
             let bytes = unsafe {

@@ -138,7 +138,6 @@ fn is_ident(c: u8) -> bool {
 /// that assigns `sym` but is outside the subset. `Some(Ok((sym, addr, hex_digits)))`: accepted;
 /// like the reference, only the last chunk of at most 8 hex digits gives the address.
 fn parse_definition(s: &str) -> Option<std::result::Result<(String, u32, String), String>> {
-    let b = s.as_bytes();
     let (weak, body) = match s.strip_prefix("PROVIDE(") {
         Some(rest) => (true, rest),
         None => (false, s),
@@ -150,9 +149,7 @@ fn parse_definition(s: &str) -> Option<std::result::Result<(String, u32, String)
     let name_len = bb.iter().take_while(|&&c| is_ident(c)).count();
     let name = &body[..name_len];
     let rest = &body[name_len..];
-    let Some(value) = rest.strip_prefix('=') else {
-        return None;
-    };
+    let value = rest.strip_prefix('=')?;
     let bad = || Some(Err(name.to_string()));
     let Some(hex_and_tail) = value.strip_prefix("0x") else {
         return bad();
@@ -167,7 +164,6 @@ fn parse_definition(s: &str) -> Option<std::result::Result<(String, u32, String)
     if digits.is_empty() || tail != expected_tail {
         return bad();
     }
-    let _ = b;
     // `(hex{1,8})*` keeps the last repetition: the final 1..8 digits after splitting from the left.
     let chunk_start = ((digits.len() - 1) / 8) * 8;
     let addr = u32::from_str_radix(&digits[chunk_start..], 16).ok()?;

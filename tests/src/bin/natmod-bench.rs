@@ -1,6 +1,7 @@
 //! natmod-bench: whole-process link timings of `natmod-ld` against `mpy_ld.py`, side by side.
 //!
 //! usage: natmod-bench [--mpy-ld PATH/TO/mpy_ld.py] [--runs N] [--arch A]... [--cold-runtime]
+//!        natmod-bench session [--runs N]   (in-process Session relinks: see `session_bench`)
 //!
 //! For every golden link entry of the chosen arches (default x86, x64) that the reference
 //! linked successfully, it runs natmod-ld N times and, with `--mpy-ld`, `python3 mpy_ld.py` N
@@ -50,6 +51,11 @@ fn time_runs(
 }
 
 fn main() {
+    let all: Vec<String> = std::env::args().skip(1).collect();
+    if all.first().map(String::as_str) == Some("session") {
+        natmod_tests::session_bench::run(&all[1..]);
+        return;
+    }
     let mut args = std::env::args().skip(1);
     let mut mpy_ld: Option<PathBuf> = None;
     let mut runs = 15usize;
@@ -63,7 +69,7 @@ fn main() {
             "--cold-runtime" => cold_runtime = true,
             "-h" | "--help" => {
                 println!(
-                    "usage: natmod-bench [--mpy-ld PATH] [--runs N] [--arch A]... [--cold-runtime]"
+                    "usage: natmod-bench [--mpy-ld PATH] [--runs N] [--arch A]... [--cold-runtime]\n       natmod-bench session [--runs N]"
                 );
                 return;
             }
