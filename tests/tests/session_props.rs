@@ -12,9 +12,19 @@ use natmod_tests::argv::{argv_of, parse};
 use natmod_tests::golden::{entries, golden_dir, Entry};
 use std::sync::Arc;
 
-/// Arches the property runs on. Add "rv32imc", "rv64imc", "xtensa" and "xtensawin" once their
-/// arch modules are golden-identical.
-const ARCHES: &[&str] = &["x64", "x86", "armv6m", "armv7m"];
+/// Arches the property runs on: every arch natmod-ld supports.
+const ARCHES: &[&str] = &[
+    "x64",
+    "x86",
+    "armv6m",
+    "armv7m",
+    "armv7emsp",
+    "armv7emdp",
+    "xtensa",
+    "xtensawin",
+    "rv32imc",
+    "rv64imc",
+];
 
 /// Cases whose `default` entry gives a session config (qstrs, `-l`, `--externs`) and the home
 /// objects a sequence edits.
