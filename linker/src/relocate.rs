@@ -242,6 +242,18 @@ impl RelocCx<'_> {
         Ok(())
     }
 
+    /// The error for a relocation type the arch does not handle here.
+    pub fn unsupported_reloc(&self, site: &RelocSite) -> LinkError {
+        LinkError::unsupported_reloc(
+            self.object_name(site),
+            self.section_name(site),
+            site.reloc.offset,
+            site.reloc.rtype,
+            self.arch.info().name,
+        )
+        .symbol(self.symbol(site).name.clone())
+    }
+
     fn unsupported_target(&self, site: &RelocSite) -> LinkError {
         let s = self.symbol(site);
         let what = match self.target(site) {

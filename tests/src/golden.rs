@@ -28,7 +28,8 @@ fn sha256_file(p: &Path) -> Option<String> {
     Some(format!("{:x}", Sha256::digest(&data)))
 }
 
-fn copy_dir(src: &Path, dst: &Path) {
+/// Copies a golden entry's directory (without `expected/`) to `dst`.
+pub fn copy_dir(src: &Path, dst: &Path) {
     std::fs::create_dir_all(dst).unwrap();
     for e in std::fs::read_dir(src).unwrap() {
         let e = e.unwrap();

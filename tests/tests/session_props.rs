@@ -13,18 +13,7 @@ use natmod_tests::golden::{entries, golden_dir, Entry};
 use std::sync::Arc;
 
 /// Arches the property runs on: every arch natmod-ld supports.
-const ARCHES: &[&str] = &[
-    "x64",
-    "x86",
-    "armv6m",
-    "armv7m",
-    "armv7emsp",
-    "armv7emdp",
-    "xtensa",
-    "xtensawin",
-    "rv32imc",
-    "rv64imc",
-];
+const ARCHES: &[&str] = natmod_linker::arch::ARCH_NAMES;
 
 /// Cases whose `default` entry gives a session config (qstrs, `-l`, `--externs`) and the home
 /// objects a sequence edits.

@@ -154,16 +154,7 @@ impl Arch for ArmFamily {
                 add_u32(cx.bytes(site), at, addr - site.offset as i64);
             }
             elf::R_ARM_ABS32 => return cx.data_word(site),
-            _ => {
-                return Err(LinkError::unsupported_reloc(
-                    cx.object_name(site),
-                    cx.section_name(site),
-                    r.offset,
-                    r.rtype,
-                    self.info.name,
-                )
-                .symbol(cx.symbol(site).name.clone()))
-            }
+            _ => return Err(cx.unsupported_reloc(site)),
         }
         Ok(())
     }

@@ -414,16 +414,7 @@ impl Arch for RiscvFamily {
                 // A pointer word in rodata: like one in .data.rel.ro.
                 return cx.data_word(site);
             }
-            _ => {
-                return Err(LinkError::unsupported_reloc(
-                    cx.object_name(site),
-                    cx.section_name(site),
-                    r.offset,
-                    r.rtype,
-                    self.info.name,
-                )
-                .symbol(cx.symbol(site).name.clone()))
-            }
+            _ => return Err(cx.unsupported_reloc(site)),
         }
         Ok(())
     }

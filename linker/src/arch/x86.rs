@@ -133,14 +133,7 @@ impl Arch for X86Family {
             }
             addr as i64 - cx.got_addr() as i64 + r.addend
         } else {
-            return Err(LinkError::unsupported_reloc(
-                cx.object_name(site),
-                cx.section_name(site),
-                r.offset,
-                r.rtype,
-                self.info.name,
-            )
-            .symbol(cx.symbol(site).name.clone()));
+            return Err(cx.unsupported_reloc(site));
         };
         add_u32(cx.bytes(site), at, delta);
         Ok(())

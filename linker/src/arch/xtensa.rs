@@ -323,16 +323,6 @@ impl Arch for XtensaFamily {
 
     fn relocate(&self, cx: &mut RelocCx<'_>, site: &RelocSite) -> Result<()> {
         let r = site.reloc;
-        let unsupported = |cx: &RelocCx<'_>| {
-            LinkError::unsupported_reloc(
-                cx.object_name(site),
-                cx.section_name(site),
-                r.offset,
-                r.rtype,
-                self.info.name,
-            )
-            .symbol(cx.symbol(site).name.clone())
-        };
         match r.rtype {
             R_XTENSA_32 if cx.symbol(site).bind == Bind::Local => {
                 // mpy_ld.py's "fixed location" relocation, PC-relative like the other arches'.
@@ -360,7 +350,7 @@ impl Arch for XtensaFamily {
                 } else if name.starts_with(".literal") {
                     self.patch_l32r(cx, site)
                 } else {
-                    Err(unsupported(cx))
+                    Err(cx.unsupported_reloc(site))
                 }
             }
             R_XTENSA_DIFF32 | R_XTENSA_PDIFF32 | R_XTENSA_NDIFF32 | R_XTENSA_ASM_EXPAND => {
@@ -380,10 +370,10 @@ impl Arch for XtensaFamily {
                 if in_text {
                     Ok(())
                 } else {
-                    Err(unsupported(cx))
+                    Err(cx.unsupported_reloc(site))
                 }
             }
-            _ => Err(unsupported(cx)),
+            _ => Err(cx.unsupported_reloc(site)),
         }
     }
 }

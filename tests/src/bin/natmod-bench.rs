@@ -19,16 +19,6 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
-fn copy_inputs(src: &Path, dst: &Path) {
-    std::fs::create_dir_all(dst).unwrap();
-    for e in std::fs::read_dir(src).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_file() {
-            std::fs::copy(e.path(), dst.join(e.file_name())).unwrap();
-        }
-    }
-}
-
 fn time_runs(
     runs: usize,
     dir: &Path,
@@ -108,7 +98,7 @@ fn main() {
         }
         let id = e["id"].as_str().unwrap();
         let dir = scratch.join(id.replace('/', "__"));
-        copy_inputs(&golden_dir().join(e["dir"].as_str().unwrap()), &dir);
+        natmod_tests::golden::copy_dir(&golden_dir().join(e["dir"].as_str().unwrap()), &dir);
         let ours = time_runs(
             runs,
             &dir,
