@@ -8,6 +8,7 @@ pub mod arch;
 pub mod dialect;
 pub mod error;
 pub mod facts;
+pub mod hints;
 pub mod input;
 pub mod layout;
 pub mod model;

@@ -49,6 +49,32 @@ pub struct PulledMember {
     pub member: String,
     /// The symbol whose lookup pulled it in.
     pub by_symbol: String,
+    /// Index (in pull order) of the member whose undefined symbol that was; `None` when an
+    /// input object needed it.
+    pub needed_by: Option<usize>,
+}
+
+/// How member `i` of `pulled` came in, from the object's need down to the member, e.g.
+/// `sqrt -> libm.a:lib_a-w_sqrt.o -> __fdlib_version -> libm.a:lib_a-s_lib_ver.o`.
+pub fn pull_chain(pulled: &[PulledMember], mut i: usize) -> String {
+    let short = |p: &PulledMember| {
+        let a = std::path::Path::new(&p.archive)
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned());
+        format!("{}:{}", a.unwrap_or_else(|| p.archive.clone()), p.member)
+    };
+    let mut steps = Vec::new();
+    for _ in 0..pulled.len() {
+        let p = &pulled[i];
+        steps.push(short(p));
+        steps.push(p.by_symbol.clone());
+        match p.needed_by {
+            Some(j) if j < i => i = j,
+            _ => break,
+        }
+    }
+    steps.reverse();
+    steps.join(" -> ")
 }
 
 /// How each symbol was provided, for the editor.
@@ -165,20 +191,18 @@ fn load_object(
                 res.sections.order.push(id);
             }
         } else if s.name.starts_with(".data") {
-            let syms: Vec<String> = obj
-                .symbols
-                .iter()
-                .filter(|y| y.shndx == Shndx::Index(idx as u32) && !y.name.is_empty())
-                .filter(|y| y.stype != crate::input::elf::SymType::Section)
-                .map(|y| format!("{}, {} bytes", y.name, y.size))
-                .collect();
-            for y in obj
+            let in_section: Vec<&crate::input::elf::InputSymbol> = obj
                 .symbols
                 .iter()
                 .filter(|y| y.shndx == Shndx::Index(idx as u32))
-            {
+                .collect();
+            for y in &in_section {
                 refused_names.insert(y.name.clone());
             }
+            let named: Vec<_> = in_section
+                .iter()
+                .filter(|y| !y.name.is_empty() && y.stype != crate::input::elf::SymType::Section)
+                .collect();
             let mut e = LinkError::new(
                 ErrorKind::DataNonEmpty,
                 format!("{}: {} non-empty", obj.name, s.name),
@@ -186,29 +210,20 @@ fn load_object(
             .object(obj.name.clone())
             .at(s.name.clone(), 0);
             let mut detail = Vec::new();
-            if !syms.is_empty() {
-                detail.push(format!("symbol: {}", syms.join("; symbol: ")));
-                e = e.symbol(
-                    obj.symbols
-                        .iter()
-                        .find(|y| {
-                            y.shndx == Shndx::Index(idx as u32) && y.is_global()
-                                || y.shndx == Shndx::Index(idx as u32)
-                                    && y.stype != crate::input::elf::SymType::Section
-                        })
-                        .map(|y| y.name.clone())
-                        .unwrap_or_default(),
-                );
+            if let Some(first) = named.first() {
+                let list: Vec<String> = named
+                    .iter()
+                    .map(|y| format!("{}, {} bytes", y.name, y.size))
+                    .collect();
+                detail.push(format!("symbol: {}", list.join("; symbol: ")));
+                e = e.symbol(first.name.clone());
             }
-            if let Some(p) = res
+            if let Some(i) = res
                 .pulled
                 .iter()
-                .find(|p| format!("{}:{}", p.archive, p.member) == obj.name)
+                .position(|p| format!("{}:{}", p.archive, p.member) == obj.name)
             {
-                detail.push(format!(
-                    "pulled in from {} for symbol {}",
-                    p.archive, p.by_symbol
-                ));
+                detail.push(format!("pulled in by {}", pull_chain(&res.pulled, i)));
             }
             if !detail.is_empty() {
                 e = e.detail(detail.join("; "));
@@ -334,17 +349,19 @@ fn member_info(obj: &ObjectFile) -> MemberInfo {
 
 /// Chooses the archive members that provide `wanted` (and, transitively, what they need),
 /// with the semantics and canonical order of mpy_ld.py's `ar_util.resolve`. Returns
-/// (archive index, member index, symbol that pulled it, parsed member) in pull order.
+/// (archive index, member index, symbol that pulled it, index of the member that needed the
+/// symbol, parsed member) in pull order.
 #[allow(clippy::type_complexity)]
 fn pull_members(
     archives: &[Archive],
     wanted: Vec<String>,
     log: &mut Vec<String>,
-) -> Result<Vec<(usize, usize, String, Arc<ObjectFile>)>, LinkError> {
+) -> Result<Vec<(usize, usize, String, Option<usize>, Arc<ObjectFile>)>, LinkError> {
     let mut provided: HashMap<String, ()> = HashMap::new();
-    let mut pulled: Vec<(usize, usize, String, Arc<ObjectFile>)> = Vec::new();
-    let mut queue: std::collections::VecDeque<String> = wanted.into();
-    while let Some(symbol) = queue.pop_front() {
+    let mut pulled: Vec<(usize, usize, String, Option<usize>, Arc<ObjectFile>)> = Vec::new();
+    let mut queue: std::collections::VecDeque<(String, Option<usize>)> =
+        wanted.into_iter().map(|w| (w, None)).collect();
+    while let Some((symbol, needed_by)) = queue.pop_front() {
         if provided.contains_key(&symbol) {
             continue;
         }
@@ -383,10 +400,10 @@ fn pull_members(
                 continue;
             }
             if !provided.contains_key(u) {
-                queue.push_back(u.clone());
+                queue.push_back((u.clone(), Some(pulled.len())));
             }
         }
-        pulled.push((ai, mi, symbol, obj));
+        pulled.push((ai, mi, symbol, needed_by, obj));
     }
     Ok(pulled)
 }
@@ -417,11 +434,12 @@ pub fn resolve(
             .collect();
         match pull_members(archives, wanted, &mut res.log) {
             Ok(pulled) => {
-                for (ai, mi, by, obj) in pulled {
+                for (ai, mi, by, needed_by, obj) in pulled {
                     res.pulled.push(PulledMember {
                         archive: archives[ai].path.clone(),
                         member: archives[ai].members[mi].name.clone(),
                         by_symbol: by,
+                        needed_by,
                     });
                     load_object(arch, &mut res, obj, &mut refused, &mut errors);
                 }

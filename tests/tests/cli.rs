@@ -293,3 +293,96 @@ fn preprocess_follows_the_micropython_version_of_mpy_dir() {
         "v1.23 tree gives the v1.23 header: {h}"
     );
 }
+
+fn armv6m_runtime_lib(which: &str) -> String {
+    let out = Command::new(natmod_tests::require_tool(
+        "arm-none-eabi-gcc",
+        "gcc-arm-none-eabi",
+    ))
+    .args(["-mthumb", "-mcpu=cortex-m0", which])
+    .output()
+    .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+#[test]
+fn archive_member_with_data_names_archive_member_and_the_chain_that_pulled_it() {
+    // newlib's sqrt wrapper needs __fdlib_version, defined in .data of lib_a-s_lib_ver.o.
+    let d = scratch("member_data");
+    std::fs::write(d.join("sq.c"), "#include <math.h>\ndouble root(double x) { return sqrt(x); }\nint mpy_init(void) { return 0; }\n").unwrap();
+    let cc = Command::new("arm-none-eabi-gcc")
+        .args([
+            "-std=c99",
+            "-Os",
+            "-fpic",
+            "-fno-common",
+            "-mthumb",
+            "-mcpu=cortex-m0",
+            "-c",
+            "sq.c",
+            "-o",
+            "sq.o",
+        ])
+        .current_dir(&d)
+        .status()
+        .unwrap();
+    assert!(cc.success());
+    let libgcc = armv6m_runtime_lib("-print-libgcc-file-name");
+    let libm = armv6m_runtime_lib("-print-file-name=libm.a");
+    let o = run(
+        &d,
+        &[
+            "--arch", "armv6m", "-l", &libgcc, "-l", &libm, "-o", "sq.mpy", "sq.o",
+        ],
+    );
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    let line = out.lines().find(|l| l.starts_with("LinkError: ")).unwrap();
+    assert!(
+        line.starts_with(&format!(
+            "LinkError: {libm}:lib_a-s_lib_ver.o: .data non-empty"
+        )),
+        "{line}"
+    );
+    assert!(line.contains("symbol: __fdlib_version"), "{line}");
+    assert!(
+        line.contains("pulled in by sqrt -> libm.a:lib_a-w_sqrt.o -> __fdlib_version -> libm.a:lib_a-s_lib_ver.o"),
+        "{line}"
+    );
+    assert!(!d.join("sq.mpy").exists());
+}
+
+#[test]
+fn hint_libs_names_the_runtime_member_and_keeps_the_reference_first_line() {
+    let d = scratch("hints");
+    copy_case("float_rt/armv6m", &d);
+    let args = [
+        "--arch",
+        "armv6m",
+        "--qstrs",
+        "config.h",
+        "-o",
+        "f.mpy",
+        "float_rt.o",
+    ];
+    let plain = String::from_utf8_lossy(&run(&d, &args).stdout).to_string();
+    assert!(
+        !plain.contains("LINK_RUNTIME"),
+        "no hint unless asked: {plain}"
+    );
+    let mut with = args.to_vec();
+    with.insert(0, "--hint-libs");
+    let hinted = String::from_utf8_lossy(&run(&d, &with).stdout).to_string();
+    let first = hinted.lines().next().unwrap();
+    let plain_first = plain.lines().next().unwrap();
+    assert!(first.starts_with(plain_first), "{first} / {plain_first}");
+    assert!(hinted.contains("(provided by libgcc.a:"), "{hinted}");
+    assert!(hinted.contains("; set LINK_RUNTIME = 1)"), "{hinted}");
+    // libgcc is pinned by the golden corpus' system_inputs, so the member name is fixed.
+    assert!(
+        hinted.contains(
+            "undefined symbol: __aeabi_dmul (provided by libgcc.a:muldf3.o; set LINK_RUNTIME = 1)"
+        ),
+        "{hinted}"
+    );
+}

@@ -95,11 +95,17 @@ fn describe_output(out: &Output) -> String {
 
 /// Runs `make` in `dir` for `arch` and returns the built `<module>.mpy`.
 fn build(dir: &Path, module: &str, arch: &str, linker: Linker) -> PathBuf {
+    build_with(dir, module, arch, linker, &[])
+}
+
+/// [`build`] with extra make arguments (e.g. `LINK_RUNTIME=1`).
+fn build_with(dir: &Path, module: &str, arch: &str, linker: Linker, extra: &[&str]) -> PathBuf {
     require_tool("make", "make");
     let mut args: Vec<String> = vec![
         format!("MPY_DIR={}", mpy_dir().display()),
         format!("ARCH={arch}"),
     ];
+    args.extend(extra.iter().map(|a| a.to_string()));
     match arch {
         "x64" => {
             require_tool("gcc", "gcc");
@@ -437,4 +443,58 @@ fn factorial_x64_natmod_ld_matches_v1_23_mpy_ld() {
 fn factorial_x86_armv7m_natmod_ld_match_v1_23_mpy_ld() {
     assert_factorial_matches_reference("x86");
     assert_factorial_matches_reference("armv7m");
+}
+
+#[test]
+fn floatrt_x64_runs_in_micropython() {
+    let out = build_and_run(
+        "floatrt_x64",
+        "examples/floatrt",
+        "floatrt_nm",
+        Linker::NatmodLd,
+        "import floatrt_nm as f\nprint(f.c_to_f(100), f.quadratic(2, 1, 2, 3), f.floor_div(7, 2), f.floor_div(-7, 2))",
+    );
+    assert_eq!(out.trim(), "212.0 17.0 3 -4");
+}
+
+#[test]
+fn floatrt_armv6m_needs_and_gets_link_runtime() {
+    // Soft float on Cortex-M0: every operation is a libgcc call and floorf is newlib's.
+    let dir = scratch("floatrt_armv6m_no_runtime");
+    copy_module("examples/floatrt", &dir);
+    let out = Command::new("make")
+        .current_dir(&dir)
+        .args([
+            format!("MPY_DIR={}", mpy_dir().display()),
+            "ARCH=armv6m".into(),
+            "MICROPY_FLOAT_IMPL=float".into(),
+            format!("MPY_LD={}", natmod_ld().display()),
+        ])
+        .env_remove("MAKEFLAGS")
+        .output()
+        .unwrap();
+    let text = describe_output(&out);
+    assert!(
+        !out.status.success(),
+        "must not link without the runtime\n{text}"
+    );
+    assert!(
+        text.contains("LinkError: build/floatrt.o: undefined symbol: __aeabi_"),
+        "{text}"
+    );
+    assert!(text.contains("undefined symbol: floorf"), "{text}");
+
+    let dir = scratch("floatrt_armv6m_runtime");
+    copy_module("examples/floatrt", &dir);
+    let mpy = build_with(
+        &dir,
+        "floatrt_nm",
+        "armv6m",
+        Linker::NatmodLd,
+        &["MICROPY_FLOAT_IMPL=float", "LINK_RUNTIME=1"],
+    );
+    assert!(
+        std::fs::metadata(&mpy).unwrap().len() > 1000,
+        "the runtime helpers are linked in"
+    );
 }

@@ -50,6 +50,9 @@ struct Args {
     /// How to report errors on stderr besides the `LinkError:` line on stdout.
     #[arg(long = "error-format", value_enum, default_value = "text")]
     error_format: ErrorFormat,
+    /// On undefined symbols, say which toolchain runtime archive (libgcc, libm) provides them.
+    #[arg(long = "hint-libs")]
+    hint_libs: bool,
     /// Input files.
     #[arg(required = true)]
     files: Vec<String>,
@@ -199,8 +202,17 @@ fn run(args: &Args) -> Result<(), (Vec<LinkError>, Vec<String>)> {
         source_name,
         arch_flags,
     };
-    let linked = natmod_linker::link(&config, objects, &archives, externs.as_ref())
-        .map_err(|f| (f.errors, f.log))?;
+    let linked =
+        natmod_linker::link(&config, objects, &archives, externs.as_ref()).map_err(|f| {
+            let mut errors = f.errors;
+            if args.hint_libs {
+                // Best effort: without the toolchain there is simply no hint.
+                if let Ok(runtime) = natmod_linker::hints::runtime_archives(&args.arch) {
+                    natmod_linker::hints::annotate_undefined(&mut errors, &runtime);
+                }
+            }
+            (errors, f.log)
+        })?;
     for line in &linked.log {
         println!("{line}");
     }
