@@ -47,12 +47,12 @@ pub fn toolchain_for(arch: &str) -> Option<(&'static str, &'static [&'static str
         "xtensa" | "xtensawin" => ("xtensa-lx106-elf-gcc", &["-mforce-l32"], "libm.a"),
         "rv32imc" => (
             "riscv64-unknown-elf-gcc",
-            &["-march=rv32imac", "-mabi=ilp32", "--specs=picolibc.specs"],
+            &["-march=rv32imac", "-mabi=ilp32"],
             "libc.a",
         ),
         "rv64imc" => (
             "riscv64-unknown-elf-gcc",
-            &["-march=rv64imac", "-mabi=lp64", "--specs=picolibc.specs"],
+            &["-march=rv64imac", "-mabi=lp64"],
             "libc.a",
         ),
         _ => return None,

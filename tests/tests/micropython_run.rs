@@ -498,3 +498,108 @@ fn floatrt_armv6m_needs_and_gets_link_runtime() {
         "the runtime helpers are linked in"
     );
 }
+
+/// The absolute path of picolibc's specs file (gcc does not find a bare `picolibc.specs`).
+fn picolibc_specs(gcc: &Path) -> String {
+    let out = Command::new(gcc)
+        .arg("-print-file-name=picolibc.specs")
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+#[test]
+fn factorial_links_for_rv32imc_and_rv64imc() {
+    // v1.23's dynruntime.mk has no RISC-V arches (and natmod-ld refuses RISC-V in the v1.23
+    // dialect: v1.23 firmware cannot load such modules), so compile with dynruntime.mk's flags
+    // against the v1.23 headers by hand and link in the newest dialect.
+    let gcc = require_tool("riscv64-unknown-elf-gcc", "gcc-riscv64-unknown-elf");
+    let mpy = mpy_dir();
+    for (arch, march, mabi, code) in [
+        ("rv32imc", "rv32imac", "ilp32", 11u8),
+        ("rv64imc", "rv64imac", "lp64", 12),
+    ] {
+        let dir = scratch(&format!("factorial_{arch}"));
+        copy_module("examples/factorial", &dir);
+        std::fs::create_dir_all(dir.join("build")).unwrap();
+        let pre = Command::new(natmod_ld())
+            .current_dir(&dir)
+            .args([
+                "--mpy-dir",
+                mpy.to_str().unwrap(),
+                "--arch",
+                arch,
+                "--preprocess",
+                "-o",
+            ])
+            .args(["build/config.h", "factorial.c"])
+            .output()
+            .unwrap();
+        assert!(pre.status.success(), "{}", describe_output(&pre));
+        let cc = Command::new(&gcc)
+            .current_dir(&dir)
+            .arg(format!("-I{}", mpy.display()))
+            .args([
+                "-I.",
+                "-std=c99",
+                "-Os",
+                "-Wall",
+                "-Werror",
+                "-DNDEBUG",
+                "-DNO_QSTR",
+            ])
+            .args([
+                "-DMICROPY_ENABLE_DYNRUNTIME",
+                "-DMP_CONFIGFILE=<build/config.h>",
+                "-fpic",
+                "-fno-common",
+            ])
+            .args([
+                "-U_FORTIFY_SOURCE",
+                "-DMICROPY_FLOAT_IMPL=MICROPY_FLOAT_IMPL_NONE",
+                "-mno-relax",
+            ])
+            .arg(format!("-specs={}", picolibc_specs(&gcc)))
+            .arg(format!("-march={march}"))
+            .arg(format!("-mabi={mabi}"))
+            .args(["-c", "factorial.c", "-o", "build/factorial.o"])
+            .output()
+            .unwrap();
+        assert!(cc.status.success(), "{}", describe_output(&cc));
+        let ld = Command::new(natmod_ld())
+            .current_dir(&dir)
+            .env_remove("MPY_DIR")
+            .args([
+                "--arch",
+                arch,
+                "--qstrs",
+                "build/config.h",
+                "-o",
+                "factorial_nm.mpy",
+                "build/factorial.o",
+            ])
+            .output()
+            .unwrap();
+        assert!(ld.status.success(), "{}", describe_output(&ld));
+        let bytes = std::fs::read(dir.join("factorial_nm.mpy")).unwrap();
+        assert_eq!(&bytes[..3], &[b'M', 6, code << 2 | 3], "{arch} header");
+        let refused = Command::new(natmod_ld())
+            .current_dir(&dir)
+            .args([
+                "--mpy-dir",
+                mpy.to_str().unwrap(),
+                "--arch",
+                arch,
+                "--qstrs",
+                "build/config.h",
+            ])
+            .args(["-o", "v123.mpy", "build/factorial.o"])
+            .output()
+            .unwrap();
+        assert!(
+            !refused.status.success(),
+            "v1.23 dialect must refuse {arch}"
+        );
+        assert!(describe_output(&refused).contains("not supported by MicroPython v1.23"));
+    }
+}
