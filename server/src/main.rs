@@ -1,4 +1,3 @@
 //! natmod-lsp: the language server binary (placeholder until the server core lands).
 
 fn main() {}
-pub mod link_diagnostics;
