@@ -1,5 +1,23 @@
 //! natmod-lsp: the language server for MicroPython native modules, as a library (the binary
 //! in main.rs is a thin wrapper). Modules are plain analysis code; the LSP layer delegates.
 
+pub mod backend;
+pub mod build;
+pub mod check;
+pub mod cindex;
+pub mod config;
+pub mod diag;
 pub mod link_diagnostics;
+pub mod lsp_convert;
 pub mod mpydir;
+pub mod process;
+pub mod scheduler;
+pub mod state;
+pub mod text;
+pub mod transport;
+pub mod workspace;
+
+/// Serves LSP on stdin/stdout until the client exits, then exits the process.
+pub fn serve_stdio() -> ! {
+    transport::serve_stdio()
+}

@@ -84,7 +84,10 @@ pub fn slots_in(s: &str) -> Vec<String> {
         let after = &rest[i + "mp_fun_table".len()..];
         let after = after.strip_prefix('.').or_else(|| after.strip_prefix("->"));
         if let Some(a) = after {
-            let n: String = a.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+            let n: String = a
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
             if !n.is_empty() && !out.contains(&n) {
                 out.push(n);
             }
@@ -104,7 +107,13 @@ fn doc_above(node: Node, src: &str) -> Option<String> {
     let raw = text(prev, src);
     let cleaned: Vec<&str> = raw
         .lines()
-        .map(|l| l.trim().trim_start_matches("//").trim_start_matches("/*").trim_end_matches("*/").trim())
+        .map(|l| {
+            l.trim()
+                .trim_start_matches("//")
+                .trim_start_matches("/*")
+                .trim_end_matches("*/")
+                .trim()
+        })
         .map(|l| l.trim_start_matches('*').trim())
         .filter(|l| !l.is_empty() && !l.chars().all(|c| c == '*' || c == '/'))
         .collect();
@@ -116,10 +125,16 @@ fn collect_api(node: Node, src: &str, file: &Path, out: &mut HashMap<String, Api
     for child in node.children(&mut cursor) {
         match child.kind() {
             "preproc_def" | "preproc_function_def" => {
-                let Some(name) = child.child_by_field_name("name").map(|n| text(n, src).to_string()) else {
+                let Some(name) = child
+                    .child_by_field_name("name")
+                    .map(|n| text(n, src).to_string())
+                else {
                     continue;
                 };
-                let value = child.child_by_field_name("value").map(|v| text(v, src).trim().to_string()).unwrap_or_default();
+                let value = child
+                    .child_by_field_name("value")
+                    .map(|v| text(v, src).trim().to_string())
+                    .unwrap_or_default();
                 let (signature, kind) = match child.child_by_field_name("parameters") {
                     Some(p) => (format!("{name}{}", text(p, src)), ApiKind::FunctionMacro),
                     None => (name.clone(), ApiKind::Macro),
@@ -143,7 +158,9 @@ fn collect_api(node: Node, src: &str, file: &Path, out: &mut HashMap<String, Api
                 if !(header.starts_with("static") && header.contains("inline")) {
                     continue;
                 }
-                let Some(decl) = child.child_by_field_name("declarator") else { continue };
+                let Some(decl) = child.child_by_field_name("declarator") else {
+                    continue;
+                };
                 let mut d = decl;
                 while d.kind() != "function_declarator" {
                     match d.child_by_field_name("declarator") {
@@ -151,13 +168,28 @@ fn collect_api(node: Node, src: &str, file: &Path, out: &mut HashMap<String, Api
                         None => break,
                     }
                 }
-                let Some(name) = d.child_by_field_name("declarator").map(|n| text(n, src).to_string()) else {
+                let Some(name) = d
+                    .child_by_field_name("declarator")
+                    .map(|n| text(n, src).to_string())
+                else {
                     continue;
                 };
-                let params = d.child_by_field_name("parameters").map(|p| text(p, src)).unwrap_or("()");
-                let ret = child.child_by_field_name("type").map(|t| text(t, src)).unwrap_or("");
-                let stars = text(decl, src).chars().take_while(|c| *c == '*').collect::<String>();
-                let body = child.child_by_field_name("body").map(|b| text(b, src)).unwrap_or("");
+                let params = d
+                    .child_by_field_name("parameters")
+                    .map(|p| text(p, src))
+                    .unwrap_or("()");
+                let ret = child
+                    .child_by_field_name("type")
+                    .map(|t| text(t, src))
+                    .unwrap_or("");
+                let stars = text(decl, src)
+                    .chars()
+                    .take_while(|c| *c == '*')
+                    .collect::<String>();
+                let body = child
+                    .child_by_field_name("body")
+                    .map(|b| text(b, src))
+                    .unwrap_or("");
                 out.insert(
                     name.clone(),
                     ApiItem {
@@ -172,9 +204,8 @@ fn collect_api(node: Node, src: &str, file: &Path, out: &mut HashMap<String, Api
                     },
                 );
             }
-            "preproc_if" | "preproc_ifdef" | "preproc_else" | "preproc_elif" | "translation_unit" => {
-                collect_api(child, src, file, out)
-            }
+            "preproc_if" | "preproc_ifdef" | "preproc_else" | "preproc_elif"
+            | "translation_unit" => collect_api(child, src, file, out),
             _ => {}
         }
     }
@@ -183,7 +214,9 @@ fn collect_api(node: Node, src: &str, file: &Path, out: &mut HashMap<String, Api
 /// Parses the natmod API out of dynruntime.h text.
 pub fn parse_dynruntime(src: &str, file: &Path) -> HashMap<String, ApiItem> {
     let mut out = HashMap::new();
-    let Some(mut parser) = c_parser() else { return out };
+    let Some(mut parser) = c_parser() else {
+        return out;
+    };
     if let Some(tree) = parser.parse(src, None) {
         collect_api(tree.root_node(), src, file, &mut out);
     }
@@ -201,7 +234,9 @@ fn field_name(decl: Node, src: &str) -> Option<String> {
             Some(inner) => inner,
             None => {
                 let mut c = d.walk();
-                let found = d.named_children(&mut c).find(|n| n.kind().ends_with("declarator") || n.kind() == "field_identifier");
+                let found = d
+                    .named_children(&mut c)
+                    .find(|n| n.kind().ends_with("declarator") || n.kind() == "field_identifier");
                 found?
             }
         };
@@ -210,8 +245,12 @@ fn field_name(decl: Node, src: &str) -> Option<String> {
 
 /// Parses the fields of `struct _mp_fun_table_t` out of nativeglue.h text, in order.
 pub fn parse_fun_table(src: &str) -> Vec<FunTableField> {
-    let Some(mut parser) = c_parser() else { return Vec::new() };
-    let Some(tree) = parser.parse(src, None) else { return Vec::new() };
+    let Some(mut parser) = c_parser() else {
+        return Vec::new();
+    };
+    let Some(tree) = parser.parse(src, None) else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
     let mut stack = vec![tree.root_node()];
     while let Some(n) = stack.pop() {
@@ -220,9 +259,16 @@ pub fn parse_fun_table(src: &str) -> Vec<FunTableField> {
         {
             if let Some(body) = n.child_by_field_name("body") {
                 let mut c = body.walk();
-                for f in body.named_children(&mut c).filter(|f| f.kind() == "field_declaration") {
-                    let Some(decl) = f.child_by_field_name("declarator") else { continue };
-                    let Some(name) = field_name(decl, src) else { continue };
+                for f in body
+                    .named_children(&mut c)
+                    .filter(|f| f.kind() == "field_declaration")
+                {
+                    let Some(decl) = f.child_by_field_name("declarator") else {
+                        continue;
+                    };
+                    let Some(name) = field_name(decl, src) else {
+                        continue;
+                    };
                     out.push(FunTableField {
                         index: out.len(),
                         name,
@@ -248,7 +294,9 @@ impl MpyDir {
         let api = std::fs::read(&dyn_h)
             .map(|b| parse_dynruntime(&String::from_utf8_lossy(&b), &dyn_h))
             .unwrap_or_default();
-        let fun_table = std::fs::read(&glue_h).map(|b| parse_fun_table(&String::from_utf8_lossy(&b))).unwrap_or_default();
+        let fun_table = std::fs::read(&glue_h)
+            .map(|b| parse_fun_table(&String::from_utf8_lossy(&b)))
+            .unwrap_or_default();
         MpyDir {
             root: root.to_path_buf(),
             version: natmod_linker::dialect::read_version(root).map(|v| v.to_string()),
@@ -288,15 +336,25 @@ mod tests {
         assert_eq!(m.version.as_deref(), Some("1.23.0"));
         let new_int = &m.api["mp_obj_new_int"];
         assert_eq!(new_int.kind, ApiKind::FunctionMacro);
-        assert!(new_int.signature.starts_with("mp_obj_new_int("), "{new_int:?}");
+        assert!(
+            new_int.signature.starts_with("mp_obj_new_int("),
+            "{new_int:?}"
+        );
         assert_eq!(new_int.slots, vec!["native_to_obj"]);
         let printf = &m.api["mp_printf"];
         assert_eq!(printf.slots, vec!["printf_"]);
-        let malloc = m.api.get("m_malloc_dyn").expect("static inline m_malloc_dyn");
+        let malloc = m
+            .api
+            .get("m_malloc_dyn")
+            .expect("static inline m_malloc_dyn");
         assert_eq!(malloc.kind, ApiKind::Function);
         assert_eq!(malloc.slots, vec!["realloc_"]);
         let src = std::fs::read_to_string(v123().join("py/dynruntime.h")).unwrap();
-        assert!(src.lines().nth(new_int.line as usize).unwrap().contains("mp_obj_new_int"));
+        assert!(src
+            .lines()
+            .nth(new_int.line as usize)
+            .unwrap()
+            .contains("mp_obj_new_int"));
     }
 
     #[test]
@@ -317,8 +375,16 @@ mod tests {
     fn garbage_headers_give_empty_tables() {
         let d = std::env::temp_dir().join(format!("mpydir-bad-{}", std::process::id()));
         std::fs::create_dir_all(d.join("py")).unwrap();
-        std::fs::write(d.join("py/dynruntime.h"), "#define (((( \x00\x01 struct {{{{").unwrap();
-        std::fs::write(d.join("py/nativeglue.h"), [0xffu8, 0xfe, 0x00, 0x7b].as_slice()).unwrap();
+        std::fs::write(
+            d.join("py/dynruntime.h"),
+            "#define (((( \x00\x01 struct {{{{",
+        )
+        .unwrap();
+        std::fs::write(
+            d.join("py/nativeglue.h"),
+            [0xffu8, 0xfe, 0x00, 0x7b].as_slice(),
+        )
+        .unwrap();
         let m = MpyDir::load(&d);
         assert!(m.fun_table.is_empty());
         assert!(!m.is_valid());

@@ -3,6 +3,7 @@
 
 pub mod argv;
 pub mod golden;
+pub mod lsp_client;
 pub mod mpyfile;
 pub mod session_bench;
 
@@ -65,6 +66,13 @@ fn build_bin(package: &str, bin: &str) -> PathBuf {
 pub fn natmod_ld() -> PathBuf {
     static P: OnceLock<PathBuf> = OnceLock::new();
     P.get_or_init(|| build_bin("natmod-linker", "natmod-ld"))
+        .clone()
+}
+
+/// Path of the `natmod-lsp` binary, built on first use.
+pub fn natmod_lsp() -> PathBuf {
+    static P: OnceLock<PathBuf> = OnceLock::new();
+    P.get_or_init(|| build_bin("natmod-lsp", "natmod-lsp"))
         .clone()
 }
 

@@ -1,0 +1,258 @@
+//! Compiling a project's sources with the exact compiler and CFLAGS make uses, into the
+//! objects make would write, with gcc's JSON diagnostics. Sources whose inputs are unchanged
+//! since their last successful compile are skipped (and keep that compile's warnings).
+
+use super::gcc_diag;
+use crate::diag::{line_span, Diag};
+use crate::link_diagnostics::Severity;
+use crate::process::{self, Limits, RunError};
+use crate::workspace::Project;
+use std::collections::HashMap;
+use std::process::Command;
+use std::time::Duration;
+
+/// What one source's compile gave.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    /// The source, as in SRC.
+    pub source: String,
+    /// Whether the object is up to date and usable.
+    pub ok: bool,
+    /// Whether gcc ran (false: skipped as unchanged).
+    pub ran: bool,
+    /// gcc's diagnostics.
+    pub diags: Vec<Diag>,
+}
+
+/// Per-source memory of the last successful compile: input stamp and its diagnostics.
+#[derive(Debug, Default)]
+pub struct CompileCache {
+    done: HashMap<String, (u64, Vec<Diag>)>,
+    /// Whether the compiler rejected `-fdiagnostics-format=json` (then text is parsed).
+    pub no_json: bool,
+}
+
+impl CompileCache {
+    /// Forgets everything (a new Makefile evaluation).
+    pub fn clear(&mut self) {
+        self.done.clear();
+    }
+}
+
+/// A stamp over everything that decides an object's bytes: the command, the source, the qstr
+/// config.h and the project's local headers.
+fn stamp(p: &Project, src: &str, shared: u64) -> Option<u64> {
+    let mut h = natmod_linker::session::content_hash(p.compile_args(src).join("\0").as_bytes());
+    let bytes = std::fs::read(p.abs(src)).ok()?;
+    h ^= natmod_linker::session::content_hash(&bytes).rotate_left(17);
+    Some(h ^ shared.rotate_left(31))
+}
+
+/// Hash of config.h and every `.h` file in the project directory tree (two levels).
+fn shared_inputs(p: &Project) -> u64 {
+    let mut acc = Vec::new();
+    acc.extend(std::fs::read(p.abs(&p.config_h)).unwrap_or_default());
+    let mut dirs = vec![(p.dir.clone(), 0)];
+    while let Some((d, depth)) = dirs.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        let mut entries: Vec<_> = rd.flatten().map(|e| e.path()).collect();
+        entries.sort();
+        for e in entries {
+            let name = e
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if e.is_dir() {
+                if depth < 2 && !name.starts_with('.') && !name.starts_with("build") {
+                    dirs.push((e, depth + 1));
+                }
+            } else if name.ends_with(".h") && e != p.abs(&p.config_h) {
+                acc.extend(e.to_string_lossy().as_bytes());
+                acc.extend(std::fs::read(&e).unwrap_or_default());
+            }
+        }
+    }
+    natmod_linker::session::content_hash(&acc)
+}
+
+/// One compile: what it gave and whether gcc rejected the JSON option.
+type Outcome = Result<(Compiled, bool), RunError>;
+
+/// Compiles every C/assembler source that changed; `Err` only when cancelled.
+pub fn compile_all(
+    p: &Project,
+    cache: &mut CompileCache,
+    cancelled: &(dyn Fn() -> bool + Sync),
+) -> Result<Vec<Compiled>, RunError> {
+    let shared = shared_inputs(p);
+    let mut results: Vec<Option<Compiled>> = Vec::new();
+    let mut todo = Vec::new();
+    for src in p.compiled_sources() {
+        let st = stamp(p, src, shared);
+        match (st, cache.done.get(src)) {
+            (Some(s), Some((old, diags))) if s == *old && p.abs(&p.object_for(src)).is_file() => {
+                results.push(Some(Compiled {
+                    source: src.to_string(),
+                    ok: true,
+                    ran: false,
+                    diags: diags.clone(),
+                }));
+            }
+            _ => {
+                todo.push((results.len(), src.to_string(), st));
+                results.push(None);
+            }
+        }
+    }
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .min(todo.len().max(1));
+    let no_json = cache.no_json;
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let outcomes: Vec<(usize, Outcome)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some((slot, src, _)) = todo.get(i) else {
+                            break;
+                        };
+                        mine.push((*slot, compile_one(p, src, no_json, cancelled)));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    for (slot, r) in outcomes {
+        let (c, json_rejected) = r?;
+        cache.no_json |= json_rejected;
+        let st = todo.iter().find(|t| t.0 == slot).and_then(|t| t.2);
+        match (c.ok, st) {
+            (true, Some(s)) => {
+                cache.done.insert(c.source.clone(), (s, c.diags.clone()));
+            }
+            _ => {
+                cache.done.remove(&c.source);
+            }
+        }
+        results[slot] = Some(c);
+    }
+    Ok(results.into_iter().flatten().collect())
+}
+
+/// Compiles one source; the flag says whether gcc rejected the JSON option.
+fn compile_one(p: &Project, src: &str, no_json: bool, cancelled: &dyn Fn() -> bool) -> Outcome {
+    let obj = p.abs(&p.object_for(src));
+    if let Some(parent) = obj.parent() {
+        let _ = std::fs::create_dir_all(parent);
+    }
+    let run = |json: bool| {
+        let mut cmd = Command::new(&p.cc);
+        cmd.current_dir(&p.dir).args(&p.cflags);
+        if json {
+            cmd.arg("-fdiagnostics-format=json");
+        }
+        cmd.args(["-o", &p.object_for(src), "-c", src]);
+        let limits = Limits {
+            timeout: Duration::from_secs(120),
+            max_output: 4 << 20,
+        };
+        process::run(cmd, limits, cancelled)
+    };
+    let mut json_rejected = false;
+    let mut out = run(!no_json);
+    if let Ok(o) = &out {
+        let err = String::from_utf8_lossy(&o.stderr);
+        if !no_json && !o.success && err.contains("-fdiagnostics-format") {
+            json_rejected = true;
+            out = run(false);
+        }
+    }
+    let src_path = p.abs(src);
+    let out = match out {
+        Ok(o) => o,
+        Err(RunError::Cancelled) => return Err(RunError::Cancelled),
+        Err(e) => {
+            let text = std::fs::read_to_string(&src_path).unwrap_or_default();
+            let d = Diag::new(
+                "natmod-lsp",
+                line_span(&src_path, &text, 0),
+                Severity::Error,
+                "compiler-failed",
+                format!("{}: {e}", p.cc),
+            );
+            let c = Compiled {
+                source: src.into(),
+                ok: false,
+                ran: true,
+                diags: vec![d],
+            };
+            return Ok((c, json_rejected));
+        }
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let mut diags = gcc_diag::parse(&stderr, &p.dir, &src_path);
+    if !out.success && !diags.iter().any(Diag::is_error) {
+        let text = std::fs::read_to_string(&src_path).unwrap_or_default();
+        let msg = stderr.trim();
+        diags.push(Diag::new(
+            "gcc",
+            line_span(&src_path, &text, 0),
+            Severity::Error,
+            "compile-failed",
+            if msg.is_empty() {
+                format!("{} failed compiling {src}", p.cc)
+            } else {
+                msg.chars().take(2000).collect()
+            },
+        ));
+    }
+    if !out.success {
+        let _ = std::fs::remove_file(&obj);
+    }
+    let c = Compiled {
+        source: src.into(),
+        ok: out.success,
+        ran: true,
+        diags,
+    };
+    Ok((c, json_rejected))
+}
+
+/// The `compile_commands.json` text for the project (what make runs, for clangd and others).
+pub fn compile_commands(p: &Project) -> String {
+    let entries: Vec<serde_json::Value> = p
+        .compiled_sources()
+        .map(|src| {
+            serde_json::json!({
+                "directory": p.dir,
+                "arguments": p.compile_args(src),
+                "file": p.abs(src),
+                "output": p.abs(&p.object_for(src)),
+            })
+        })
+        .collect();
+    let mut s = serde_json::to_string_pretty(&entries).unwrap_or_else(|_| "[]".into());
+    s.push('\n');
+    s
+}
+
+/// Writes `compile_commands.json` in the project directory when its content changed.
+pub fn write_compile_commands(p: &Project) -> std::io::Result<()> {
+    let path = p.dir.join("compile_commands.json");
+    let text = compile_commands(p);
+    if std::fs::read_to_string(&path).ok().as_deref() == Some(text.as_str()) {
+        return Ok(());
+    }
+    natmod_linker::output::write_atomic(&path, text.as_bytes())
+}

@@ -1,0 +1,110 @@
+//! Linking in process: one [`Session`] per project (objects set as they change), the `.mpy`
+//! written atomically where make writes it, and link errors turned into diagnostics.
+
+use super::place::SourceIndex;
+use crate::diag::Diag;
+use crate::workspace::Project;
+use natmod_linker::session::default_source_name;
+use natmod_linker::SessionConfig;
+use natmod_linker::{hints, Archive, Dialect, LinkError, QstrSource, Session};
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+/// What a link gave.
+#[derive(Debug, Default)]
+pub struct LinkResult {
+    /// Placed link errors (and warnings).
+    pub diags: Vec<Diag>,
+    /// The `.mpy` written, if any.
+    pub written: Option<PathBuf>,
+    /// Whether the link succeeded.
+    pub ok: bool,
+}
+
+/// A project's link session and the runtime archives used for hints.
+#[derive(Default)]
+pub struct Linker {
+    session: Option<(String, Session)>,
+    runtime: HashMap<String, Vec<Archive>>,
+    index: SourceIndex,
+}
+
+fn session_config(p: &Project, dialect: Dialect) -> SessionConfig {
+    let mut c = SessionConfig::new(&p.arch, p.output_mpy());
+    c.dialect = dialect;
+    c.qstrs = QstrSource::ConfigH(p.abs(&p.config_h).to_string_lossy().into_owned());
+    c.libs = p
+        .libs
+        .iter()
+        .map(|l| p.abs(l).to_string_lossy().into_owned())
+        .collect();
+    c.externs = p
+        .externs
+        .as_ref()
+        .map(|e| p.abs(e).to_string_lossy().into_owned());
+    c.source_name = default_source_name(std::path::Path::new(&p.native_mpy()), dialect);
+    c.arch_flags = p.arch_flags;
+    c
+}
+
+impl Linker {
+    /// Links the project's objects (as make names them, in SRC order) and, when `write` and
+    /// the link succeeded, writes `$(BUILD)/$(MOD).native.mpy` and `$(MOD).mpy`.
+    pub fn link(&mut self, p: &Project, dialect: Dialect, write: bool) -> LinkResult {
+        let config = session_config(p, dialect);
+        let key = format!("{config:?}");
+        if self.session.as_ref().map(|s| &s.0) != Some(&key) {
+            self.session = Some((key.clone(), Session::new(config)));
+        }
+        let Some((_, session)) = self.session.as_mut() else {
+            return LinkResult::default();
+        };
+        let objects: Vec<String> = p.compiled_sources().map(|s| p.object_for(s)).collect();
+        let stale: Vec<String> = session
+            .objects()
+            .filter(|o| !objects.contains(&o.to_string()))
+            .map(String::from)
+            .collect();
+        for o in stale {
+            session.remove_object(&o);
+        }
+        for o in &objects {
+            // A missing object becomes an I/O error of the link, like natmod-ld's.
+            let bytes = std::fs::read(p.abs(o)).unwrap_or_default();
+            session.set_object(o, &bytes);
+        }
+        match session.link() {
+            Ok(out) => {
+                let mut result = LinkResult {
+                    ok: true,
+                    ..LinkResult::default()
+                };
+                if write {
+                    let native = p.abs(&p.native_mpy());
+                    let written = natmod_linker::output::write_atomic(&native, &out.mpy)
+                        .map_err(|e| LinkError::io(&native.to_string_lossy(), &e))
+                        .and_then(|_| session.write_atomic());
+                    match written {
+                        Ok(()) => result.written = Some(p.output_mpy()),
+                        Err(e) => result.diags = self.index.place(p, &[e], &out.facts),
+                    }
+                }
+                result
+            }
+            Err(mut failure) => {
+                if !p.link_runtime && p.libs.is_empty() {
+                    let runtime = self
+                        .runtime
+                        .entry(p.arch.clone())
+                        .or_insert_with(|| hints::runtime_archives(&p.arch).unwrap_or_default());
+                    hints::annotate_undefined(&mut failure.errors, runtime);
+                }
+                LinkResult {
+                    diags: self.index.place(p, &failure.errors, &failure.facts),
+                    written: None,
+                    ok: false,
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! One build of a project, as make would do it but in process where it can be: evaluate the
+//! Makefile (when needed), regenerate the qstr config.h, compile changed sources with gcc,
+//! relink with the project's [`natmod_linker::Session`], write the `.mpy`.
+//!
+//! A [`ProjectBuild`] keeps what survives between builds; [`ProjectBuild::run`] is
+//! synchronous and checks `cancelled` between steps and while tools run.
+
+pub mod compile;
+pub mod gcc_diag;
+pub mod link;
+pub mod place;
+pub mod qstrs;
+
+use crate::config::Config;
+use crate::diag::{line_span, Diag};
+use crate::link_diagnostics::Severity;
+use crate::process::RunError;
+use crate::workspace::{self, Project, SetupProblem};
+use natmod_linker::Dialect;
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// The outcome of one build.
+#[derive(Debug, Default)]
+pub struct BuildReport {
+    /// Every diagnostic, in every file.
+    pub diags: Vec<Diag>,
+    /// Messages to show the user once (`window/showMessage`).
+    pub messages: Vec<String>,
+    /// The `.mpy` written.
+    pub written: Option<PathBuf>,
+    /// Sources compiled (not skipped).
+    pub compiled: Vec<String>,
+    /// Whether the Makefile evaluated and the toolchain is there.
+    pub configured: bool,
+    /// How long the build took.
+    pub elapsed: Duration,
+}
+
+impl BuildReport {
+    /// Number of error diagnostics.
+    pub fn errors(&self) -> usize {
+        self.diags.iter().filter(|d| d.is_error()).count()
+    }
+}
+
+/// What a project keeps between builds.
+pub struct ProjectBuild {
+    makefile: PathBuf,
+    project: Option<Project>,
+    compile: compile::CompileCache,
+    linker: link::Linker,
+    shown: BTreeSet<String>,
+}
+
+impl ProjectBuild {
+    /// State for the project whose Makefile is `makefile` (absolute).
+    pub fn new(makefile: PathBuf) -> ProjectBuild {
+        ProjectBuild {
+            makefile,
+            project: None,
+            compile: compile::CompileCache::default(),
+            linker: link::Linker::default(),
+            shown: BTreeSet::new(),
+        }
+    }
+
+    /// The last evaluation, if it succeeded.
+    pub fn project(&self) -> Option<&Project> {
+        self.project.as_ref()
+    }
+
+    /// Forgets the Makefile's evaluation (it changed, or the settings did).
+    pub fn invalidate(&mut self) {
+        self.project = None;
+    }
+
+    /// Runs one build. `Err(Cancelled)` means a newer build superseded it.
+    pub fn run(
+        &mut self,
+        config: &Config,
+        cancelled: &(dyn Fn() -> bool + Sync),
+    ) -> Result<BuildReport, RunError> {
+        let start = Instant::now();
+        let mut report = BuildReport::default();
+        if self.project.is_none() {
+            match workspace::load(&self.makefile, config, cancelled) {
+                Ok(p) => {
+                    self.compile.clear();
+                    self.shown.clear();
+                    self.project = Some(p);
+                }
+                Err(problems) => {
+                    if cancelled() {
+                        return Err(RunError::Cancelled);
+                    }
+                    self.report_setup(&problems, &mut report);
+                    report.elapsed = start.elapsed();
+                    return Ok(report);
+                }
+            }
+        }
+        let Some(p) = self.project.clone() else {
+            return Ok(report);
+        };
+        report.configured = true;
+        let dialect = Dialect::for_mpy_dir(&p.mpy_dir);
+        let makefile_text = std::fs::read_to_string(&p.makefile).unwrap_or_default();
+        if let Err(e) = qstrs::refresh_config_h(&p, dialect) {
+            report.diags.push(Diag::new(
+                "natmod-lsp",
+                line_span(&p.makefile, &makefile_text, 0),
+                Severity::Error,
+                "config-h",
+                format!("cannot write {}: {e}", p.config_h),
+            ));
+            report.elapsed = start.elapsed();
+            return Ok(report);
+        }
+        let _ = compile::write_compile_commands(&p);
+        let compiled = compile::compile_all(&p, &mut self.compile, cancelled)?;
+        let all_ok = compiled.iter().all(|c| c.ok);
+        for c in compiled {
+            if c.ran {
+                report.compiled.push(c.source.clone());
+            }
+            report.diags.extend(c.diags);
+        }
+        if cancelled() {
+            return Err(RunError::Cancelled);
+        }
+        if all_ok {
+            let python: Vec<&str> = p.python_sources().collect();
+            if !python.is_empty() {
+                let line = workspace::assignment_line(&makefile_text, "SRC").unwrap_or(0);
+                report.diags.push(Diag::new(
+                    "natmod-lsp",
+                    line_span(&p.makefile, &makefile_text, line),
+                    Severity::Warning,
+                    "python-sources",
+                    format!(
+                        "SRC has Python files ({}): merging them into {}.mpy is not supported \
+                         yet, so natmod-lsp checks the C code but does not write the .mpy (run make)",
+                        python.join(", "),
+                        p.module
+                    ),
+                ));
+            }
+            let r = self.linker.link(&p, dialect, python.is_empty());
+            report.diags.extend(r.diags);
+            report.written = r.written;
+        }
+        report.elapsed = start.elapsed();
+        Ok(report)
+    }
+
+    fn report_setup(&mut self, problems: &[SetupProblem], report: &mut BuildReport) {
+        let text = std::fs::read_to_string(&self.makefile).unwrap_or_default();
+        let current: BTreeSet<String> = problems
+            .iter()
+            .filter(|p| p.show)
+            .map(|p| p.message.clone())
+            .collect();
+        for m in &current {
+            if !self.shown.contains(m) {
+                report.messages.push(m.clone());
+            }
+        }
+        self.shown = current;
+        for p in problems {
+            report.diags.push(Diag::new(
+                if p.code == "makefile-error" {
+                    "make"
+                } else {
+                    "natmod-lsp"
+                },
+                line_span(&self.makefile, &text, p.line),
+                Severity::Error,
+                p.code,
+                p.message.clone(),
+            ));
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! Placing link errors at source lines through [`crate::link_diagnostics::place`], with a
+//! tree-sitter index of the project's C sources kept per project (files re-indexed only when
+//! their content changes).
+
+use crate::cindex::ProjectIndex;
+use crate::diag::Diag;
+use crate::link_diagnostics::{self, PlaceContext};
+use crate::workspace::Project;
+use natmod_linker::session::content_hash;
+use natmod_linker::{Externs, LinkError, LinkFacts};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// The C index of one project.
+#[derive(Default)]
+pub struct SourceIndex {
+    index: ProjectIndex,
+    hashes: HashMap<PathBuf, u64>,
+}
+
+/// The project's C sources and local headers (two directory levels), sorted.
+fn c_files(p: &Project) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = p.compiled_sources().map(|s| p.abs(s)).collect();
+    let mut dirs = vec![(p.dir.clone(), 0)];
+    while let Some((d, depth)) = dirs.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten().map(|e| e.path()) {
+            let name = e
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if e.is_dir() {
+                if depth < 2 && !name.starts_with('.') && !name.starts_with("build") {
+                    dirs.push((e, depth + 1));
+                }
+            } else if name.ends_with(".h") || name.ends_with(".c") {
+                out.push(e);
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+impl SourceIndex {
+    /// Re-indexes the files of `p` whose content changed, and forgets deleted ones.
+    fn refresh(&mut self, p: &Project) {
+        let files = c_files(p);
+        let gone: Vec<PathBuf> = self
+            .hashes
+            .keys()
+            .filter(|f| !files.contains(f))
+            .cloned()
+            .collect();
+        for f in gone {
+            self.hashes.remove(&f);
+            self.index.remove(&f);
+        }
+        for f in files {
+            let Ok(bytes) = std::fs::read(&f) else {
+                continue;
+            };
+            let h = content_hash(&bytes);
+            if self.hashes.get(&f) != Some(&h) {
+                self.index
+                    .update(f.clone(), &String::from_utf8_lossy(&bytes));
+                self.hashes.insert(f, h);
+            }
+        }
+    }
+
+    /// Diagnostics for `errors` of a link of `p`.
+    pub fn place(&mut self, p: &Project, errors: &[LinkError], facts: &LinkFacts) -> Vec<Diag> {
+        self.refresh(p);
+        let objects: Vec<(String, PathBuf)> = p
+            .compiled_sources()
+            .map(|s| (p.object_for(s), p.abs(s)))
+            .collect();
+        let makefile_text = std::fs::read_to_string(&p.makefile).ok();
+        let rom = p.externs.as_ref().and_then(|e| read_externs(&p.abs(e)));
+        let cx = PlaceContext {
+            facts: Some(facts),
+            objects: &objects,
+            index: &self.index,
+            makefile: &p.makefile,
+            makefile_text: makefile_text.as_deref(),
+            rom_symbols: rom.as_ref(),
+        };
+        link_diagnostics::place(errors, &cx)
+            .into_iter()
+            .map(Diag::from_link)
+            .collect()
+    }
+}
+
+fn read_externs(path: &Path) -> Option<Externs> {
+    let text = std::fs::read_to_string(path).ok()?;
+    Externs::parse(&path.to_string_lossy(), &text).ok()
+}

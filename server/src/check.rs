@@ -1,0 +1,94 @@
+//! `natmod-lsp check`: the server's build pipeline run once on one project, printing
+//! diagnostics gcc-style (or as JSON) and exiting non-zero when there are errors.
+
+use crate::build::{BuildReport, ProjectBuild};
+use crate::config::Config;
+use crate::workspace::discover;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Output format of `check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// `file:line:col: error: message`, like gcc.
+    Text,
+    /// One JSON object: diagnostics, messages, the written `.mpy`.
+    Json,
+}
+
+/// Options of `check`.
+#[derive(Debug, Clone)]
+pub struct CheckOptions {
+    /// The project directory.
+    pub dir: PathBuf,
+    /// Settings (ARCH, MPY_DIR, make variables); `trusted` is implied.
+    pub config: Config,
+    /// Output format.
+    pub format: Format,
+}
+
+/// Runs the check; returns the process exit code (0 clean, 1 errors, 2 not a project).
+pub fn run(opts: &CheckOptions, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+    let dir = opts.dir.canonicalize().unwrap_or_else(|_| opts.dir.clone());
+    let Some(makefile) = discover::natmod_makefile(&dir) else {
+        let _ = writeln!(
+            err,
+            "natmod-lsp: {} has no Makefile that includes $(MPY_DIR)/py/dynruntime.mk",
+            dir.display()
+        );
+        return 2;
+    };
+    let mut config = opts.config.clone();
+    config.trusted = true;
+    let mut build = ProjectBuild::new(makefile);
+    let report = match build.run(&config, &|| false) {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = writeln!(err, "natmod-lsp: {e}");
+            return 1;
+        }
+    };
+    match opts.format {
+        Format::Text => print_text(&report, &dir, out, err),
+        Format::Json => {
+            let v = serde_json::json!({
+                "diagnostics": report.diags,
+                "messages": report.messages,
+                "errors": report.errors(),
+                "written": report.written,
+                "compiled": report.compiled,
+            });
+            let _ = writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&v).unwrap_or_default()
+            );
+        }
+    }
+    i32::from(report.errors() > 0)
+}
+
+fn print_text(report: &BuildReport, dir: &Path, out: &mut dyn Write, err: &mut dyn Write) {
+    for m in &report.messages {
+        let _ = writeln!(err, "{m}");
+    }
+    for d in &report.diags {
+        let _ = writeln!(out, "{}", d.to_gcc_line(dir));
+        for (s, m) in &d.inner.related {
+            let p = s.path.strip_prefix(dir).unwrap_or(&s.path);
+            let _ = writeln!(
+                out,
+                "{}:{}:{}: note: {m}",
+                p.display(),
+                s.start.line + 1,
+                s.start.col + 1
+            );
+        }
+    }
+    let summary = match (&report.written, report.errors()) {
+        (Some(w), _) => format!("natmod-lsp: wrote {}", w.display()),
+        (None, 0) => "natmod-lsp: no errors".to_string(),
+        (None, n) => format!("natmod-lsp: {n} error{}", if n == 1 { "" } else { "s" }),
+    };
+    let _ = writeln!(err, "{summary} ({} ms)", report.elapsed.as_millis());
+}

@@ -1,0 +1,122 @@
+//! The server's settings: from `initializationOptions`, then `workspace/didChangeConfiguration`.
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// User settings that change how projects are evaluated and built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Whether the client says the workspace is trusted; nothing runs until it is.
+    pub trusted: bool,
+    /// `ARCH=` override passed to make.
+    pub arch: Option<String>,
+    /// `MPY_DIR=` override passed to make.
+    pub mpy_dir: Option<String>,
+    /// Further `NAME=value` overrides passed to make.
+    pub make_variables: BTreeMap<String, String>,
+    /// How long to wait after a save for more saves before building.
+    pub debounce: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            trusted: false,
+            arch: None,
+            mpy_dir: None,
+            make_variables: BTreeMap::new(),
+            debounce: Duration::from_millis(40),
+        }
+    }
+}
+
+impl Config {
+    /// Reads `initializationOptions` (`{"trusted": true, "arch": "armv7m", "mpyDir": "...",
+    /// "makeVariables": {"CROSS": "..."}, "debounceMs": 40}`; also accepted under `"natmod"`).
+    pub fn from_init_options(v: Option<&Value>) -> Config {
+        let mut c = Config::default();
+        if let Some(v) = v {
+            c.trusted = section(v)
+                .get("trusted")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            c.apply_settings(v);
+        }
+        c
+    }
+
+    /// Applies settings (from `didChangeConfiguration`); `trusted` is only taken from
+    /// `initializationOptions`. Returns whether anything that affects builds changed.
+    pub fn apply_settings(&mut self, v: &Value) -> bool {
+        let before = self.clone();
+        let v = section(v);
+        let text = |k: &str| {
+            v.get(k)
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+        };
+        if v.get("arch").is_some() {
+            self.arch = text("arch");
+        }
+        if v.get("mpyDir").is_some() {
+            self.mpy_dir = text("mpyDir");
+        }
+        if let Some(m) = v.get("makeVariables").and_then(Value::as_object) {
+            self.make_variables = m
+                .iter()
+                .filter(|(k, _)| valid_var_name(k))
+                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+                .collect();
+        }
+        if let Some(ms) = v.get("debounceMs").and_then(Value::as_u64) {
+            self.debounce = Duration::from_millis(ms.min(10_000));
+        }
+        *self != before
+    }
+
+    /// The `NAME=value` arguments for make, in a stable order.
+    pub fn make_overrides(&self) -> Vec<String> {
+        let mut vars = self.make_variables.clone();
+        if let Some(a) = &self.arch {
+            vars.insert("ARCH".into(), a.clone());
+        }
+        if let Some(d) = &self.mpy_dir {
+            vars.insert("MPY_DIR".into(), d.clone());
+        }
+        vars.into_iter().map(|(k, v)| format!("{k}={v}")).collect()
+    }
+}
+
+/// `v["natmod"]` when present, else `v`.
+fn section(v: &Value) -> &Value {
+    v.get("natmod").filter(|s| s.is_object()).unwrap_or(v)
+}
+
+/// Whether `name` is safe as a make variable name on the command line.
+pub fn valid_var_name(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn reads_options_and_settings() {
+        let c = Config::from_init_options(Some(&json!({
+            "trusted": true, "arch": "armv7m", "makeVariables": {"CROSS": "x-", "bad name": "1"}
+        })));
+        assert!(c.trusted);
+        assert_eq!(c.make_overrides(), vec!["ARCH=armv7m", "CROSS=x-"]);
+        let mut c2 = c.clone();
+        assert!(c2.apply_settings(&json!({"natmod": {"arch": "x64", "trusted": false}})));
+        assert!(c2.trusted, "settings cannot change trust");
+        assert_eq!(c2.arch.as_deref(), Some("x64"));
+        assert!(!Config::from_init_options(None).trusted);
+        assert!(!Config::from_init_options(Some(&json!("garbage"))).trusted);
+    }
+}

@@ -1,0 +1,183 @@
+//! Builds per project, debounced and cancellable: every request bumps the project's
+//! generation; a build waits out the debounce, runs on the blocking pool while it is the
+//! newest, and only the newest build publishes. A build never blocks other requests.
+
+use crate::build::BuildReport;
+use crate::diag::Diag;
+use crate::lsp_convert::{self, Texts};
+use crate::state::{lock, ProjectSlot, ServerState};
+use ls_types::{notification::Notification, MessageType, ProgressToken};
+use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+use tower_lsp_server::ls_types;
+
+/// The `natmod/buildFinished` notification: sent after a build published its diagnostics.
+pub enum BuildFinished {}
+
+impl Notification for BuildFinished {
+    type Params = serde_json::Value;
+    const METHOD: &'static str = "natmod/buildFinished";
+}
+
+/// Requests a build of `slot`; `makefile_changed` forces a new Makefile evaluation.
+/// Synchronous up to the spawn, so the request is ordered with the message that caused it.
+pub fn request_build(state: &Arc<ServerState>, slot: &Arc<ProjectSlot>, makefile_changed: bool) {
+    if makefile_changed {
+        slot.stale_makefile.store(true, Ordering::SeqCst);
+    }
+    let generation = slot.generation.fetch_add(1, Ordering::SeqCst) + 1;
+    let debounce = lock(&state.config).debounce;
+    tokio::spawn(run_build(state.clone(), slot.clone(), generation, debounce));
+}
+
+async fn run_build(
+    state: Arc<ServerState>,
+    slot: Arc<ProjectSlot>,
+    generation: u64,
+    debounce: Duration,
+) {
+    let newest = {
+        let slot = slot.clone();
+        move || slot.generation.load(Ordering::SeqCst) == generation
+    };
+    tokio::time::sleep(debounce).await;
+    if !newest() {
+        return;
+    }
+    let guard = slot.build.clone().lock_owned().await;
+    if !newest() {
+        return;
+    }
+    let config = lock(&state.config).clone();
+    let stale = slot.stale_makefile.swap(false, Ordering::SeqCst);
+    let cancel = newest.clone();
+    let task = tokio::task::spawn_blocking(move || {
+        let mut build = guard;
+        if stale {
+            build.invalidate();
+        }
+        let cancelled = move || !cancel();
+        let report = build.run(&config, &cancelled);
+        if report.is_err() && stale {
+            // Cancelled before the new evaluation was used: the next build must redo it.
+            build.invalidate();
+        }
+        report
+    });
+    let progress = begin_progress(&state, &slot, generation).await;
+    let result = task.await;
+    if let Some(p) = progress {
+        p.finish().await;
+    }
+    let Ok(Ok(report)) = result else {
+        return;
+    };
+    if !newest() {
+        return;
+    }
+    publish(&state, &slot, generation, report).await;
+}
+
+async fn begin_progress(
+    state: &ServerState,
+    slot: &ProjectSlot,
+    generation: u64,
+) -> Option<
+    tower_lsp_server::OngoingProgress<
+        tower_lsp_server::Unbounded,
+        tower_lsp_server::NotCancellable,
+    >,
+> {
+    if !state.progress.load(Ordering::SeqCst) {
+        return None;
+    }
+    let token = ProgressToken::String(format!(
+        "natmod-build-{}-{generation}",
+        slot.dir().display()
+    ));
+    let created = tokio::time::timeout(
+        Duration::from_secs(2),
+        state.client.create_work_done_progress(token.clone()),
+    )
+    .await;
+    if !matches!(created, Ok(Ok(()))) {
+        return None;
+    }
+    let name = slot
+        .dir()
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Some(
+        state
+            .client
+            .progress(token, format!("natmod: building {name}"))
+            .begin()
+            .await,
+    )
+}
+
+/// Publishes a build's diagnostics (clearing files that no longer have any), shows its
+/// messages, and sends `natmod/buildFinished`.
+async fn publish(state: &ServerState, slot: &ProjectSlot, generation: u64, report: BuildReport) {
+    let mut by_file: BTreeMap<PathBuf, Vec<Diag>> = BTreeMap::new();
+    for d in &report.diags {
+        by_file
+            .entry(d.path().to_path_buf())
+            .or_default()
+            .push(d.clone());
+    }
+    let now: BTreeSet<PathBuf> = by_file.keys().cloned().collect();
+    let before = std::mem::replace(&mut *lock(&slot.published), now.clone());
+    {
+        let mut published = lock(&state.published);
+        for f in before.difference(&now) {
+            published.remove(f);
+        }
+        for (f, ds) in &by_file {
+            published.insert(f.clone(), (slot.makefile.clone(), ds.clone()));
+        }
+    }
+    let mut texts = Texts::default();
+    let mut batches = Vec::new();
+    for f in before.difference(&now) {
+        if let Some(uri) = lsp_convert::uri(f) {
+            batches.push((uri, Vec::new()));
+        }
+    }
+    for (f, ds) in &by_file {
+        if let Some(uri) = lsp_convert::uri(f) {
+            batches.push((
+                uri,
+                ds.iter()
+                    .map(|d| lsp_convert::diagnostic(d, &mut texts))
+                    .collect(),
+            ));
+        }
+    }
+    for (uri, diags) in batches {
+        state.client.publish_diagnostics(uri, diags, None).await;
+    }
+    for m in &report.messages {
+        state.client.show_message(MessageType::ERROR, m).await;
+    }
+    slot.finished.store(generation, Ordering::SeqCst);
+    let params = json!({
+        "project": lsp_convert::uri(slot.dir()).map(|u| u.as_str().to_string()),
+        "generation": generation,
+        "errors": report.errors(),
+        "diagnostics": report.diags.len(),
+        "configured": report.configured,
+        "compiled": report.compiled,
+        "written": report.written,
+        "elapsedMs": report.elapsed.as_secs_f64() * 1000.0,
+    });
+    state
+        .client
+        .send_notification::<BuildFinished>(params)
+        .await;
+}

@@ -1,0 +1,174 @@
+//! The server's state and what each LSP message does to it. Handlers here are synchronous
+//! (document state is updated before anything awaits); builds go to [`crate::scheduler`].
+
+use crate::build::ProjectBuild;
+use crate::config::Config;
+use crate::diag::Diag;
+use crate::lsp_convert::{self, Texts};
+use crate::text::Documents;
+use crate::workspace::discover;
+use ls_types::{CodeActionOrCommand, Range, Uri};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use tower_lsp_server::{ls_types, Client};
+
+/// Locks a std mutex, recovering the data if a panicking thread poisoned it.
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// One natmod project: its build state and the counters that make builds debounced and
+/// cancellable (a build runs only while its generation is the newest).
+pub struct ProjectSlot {
+    /// The Makefile (absolute).
+    pub makefile: PathBuf,
+    /// Bumped by every build request; a build stops when it is no longer the newest.
+    pub generation: AtomicU64,
+    /// The generation of the last build that published.
+    pub finished: AtomicU64,
+    /// Set when the Makefile must be evaluated again before the next build.
+    pub stale_makefile: AtomicBool,
+    /// The build state; held for the whole of a build, so builds of a project never overlap.
+    pub build: Arc<tokio::sync::Mutex<ProjectBuild>>,
+    /// Files this project last published diagnostics for.
+    pub published: Mutex<BTreeSet<PathBuf>>,
+}
+
+impl ProjectSlot {
+    fn new(makefile: PathBuf) -> ProjectSlot {
+        ProjectSlot {
+            build: Arc::new(tokio::sync::Mutex::new(ProjectBuild::new(makefile.clone()))),
+            makefile,
+            generation: AtomicU64::new(0),
+            finished: AtomicU64::new(0),
+            stale_makefile: AtomicBool::new(false),
+            published: Mutex::new(BTreeSet::new()),
+        }
+    }
+
+    /// The project directory.
+    pub fn dir(&self) -> &Path {
+        self.makefile.parent().unwrap_or(Path::new("/"))
+    }
+}
+
+/// Everything the server knows.
+pub struct ServerState {
+    /// The connection to the client.
+    pub client: Client,
+    /// Settings.
+    pub config: Mutex<Config>,
+    /// Workspace folders.
+    pub roots: Mutex<Vec<PathBuf>>,
+    /// Open documents.
+    pub docs: Mutex<Documents>,
+    /// Projects by Makefile.
+    pub projects: Mutex<BTreeMap<PathBuf, Arc<ProjectSlot>>>,
+    /// The diagnostics last published per file, with the project's Makefile (for code actions).
+    pub published: Mutex<HashMap<PathBuf, (PathBuf, Vec<Diag>)>>,
+    /// Whether the client shows `$/progress`.
+    pub progress: AtomicBool,
+    /// Whether the "not trusted" message was shown.
+    pub told_untrusted: AtomicBool,
+}
+
+/// The file path of a `file:` URI.
+pub fn path_of(uri: &Uri) -> Option<PathBuf> {
+    if uri.scheme().as_str() != "file" {
+        return None;
+    }
+    uri.to_file_path().map(|p| p.into_owned())
+}
+
+/// Whether saving `path` can change a build of the project in `dir`.
+pub fn affects_build(path: &Path, slot: &ProjectSlot) -> bool {
+    if path == slot.makefile {
+        return true;
+    }
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    matches!(ext, "c" | "h" | "S" | "s" | "ld" | "mk" | "py")
+}
+
+impl ServerState {
+    /// A fresh state for `client`.
+    pub fn new(client: Client) -> ServerState {
+        ServerState {
+            client,
+            config: Mutex::new(Config::default()),
+            roots: Mutex::new(Vec::new()),
+            docs: Mutex::new(Documents::default()),
+            projects: Mutex::new(BTreeMap::new()),
+            published: Mutex::new(HashMap::new()),
+            progress: AtomicBool::new(false),
+            told_untrusted: AtomicBool::new(false),
+        }
+    }
+
+    /// Whether builds may run.
+    pub fn trusted(&self) -> bool {
+        lock(&self.config).trusted
+    }
+
+    /// The slot for the project Makefile `makefile`, made on first use.
+    pub fn slot(&self, makefile: &Path) -> Arc<ProjectSlot> {
+        lock(&self.projects)
+            .entry(makefile.to_path_buf())
+            .or_insert_with(|| Arc::new(ProjectSlot::new(makefile.to_path_buf())))
+            .clone()
+    }
+
+    /// The project holding `file`: a known project directory above it, else one found on disk.
+    pub fn project_for(&self, file: &Path) -> Option<Arc<ProjectSlot>> {
+        let known = lock(&self.projects)
+            .values()
+            .filter(|s| file.starts_with(s.dir()))
+            .max_by_key(|s| s.dir().components().count())
+            .cloned();
+        if known.is_some() {
+            return known;
+        }
+        discover::project_for_file(file).map(|mf| self.slot(&mf))
+    }
+
+    /// Registers every natmod project under the workspace folders.
+    pub fn discover(&self) {
+        let roots = lock(&self.roots).clone();
+        for r in roots {
+            for mf in discover::find_projects(&r) {
+                self.slot(&mf);
+            }
+        }
+    }
+
+    /// Every known project.
+    pub fn slots(&self) -> Vec<Arc<ProjectSlot>> {
+        lock(&self.projects).values().cloned().collect()
+    }
+
+    /// Code actions for diagnostics of `path` overlapping `range`.
+    pub fn code_actions(&self, path: &Path, range: &Range) -> Vec<CodeActionOrCommand> {
+        let Some((makefile, diags)) = lock(&self.published).get(path).cloned() else {
+            return Vec::new();
+        };
+        let mut texts = Texts::default();
+        let mut out = Vec::new();
+        for d in &diags {
+            let r = texts.range(&d.inner.span);
+            if lsp_convert::overlaps(&r, range) {
+                out.extend(
+                    lsp_convert::code_actions(d, &makefile, &mut texts)
+                        .into_iter()
+                        .map(CodeActionOrCommand::CodeAction),
+                );
+            }
+        }
+        out
+    }
+
+    /// Marks the "not trusted" message as shown; true the first time.
+    pub fn first_untrusted_notice(&self) -> bool {
+        !self.told_untrusted.swap(true, Ordering::SeqCst)
+    }
+}

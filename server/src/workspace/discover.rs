@@ -1,0 +1,96 @@
+//! Finding natmod projects: directories whose Makefile includes `$(MPY_DIR)/py/dynruntime.mk`.
+//!
+//! This only looks for the include line; what the Makefile means is always asked of GNU make.
+
+use std::path::{Path, PathBuf};
+
+/// Makefile names GNU make tries, in its order.
+const MAKEFILE_NAMES: [&str; 3] = ["GNUmakefile", "makefile", "Makefile"];
+/// How deep below a workspace folder to look.
+const MAX_DEPTH: usize = 8;
+/// Stop after visiting this many directories per folder.
+const MAX_DIRS: usize = 20_000;
+
+/// Whether Makefile text has an `include` line naming `py/dynruntime.mk`.
+pub fn includes_dynruntime(text: &str) -> bool {
+    text.lines().any(|l| {
+        let l = l.trim_start();
+        let rest = l
+            .strip_prefix("-include")
+            .or_else(|| l.strip_prefix("sinclude"))
+            .or_else(|| l.strip_prefix("include"));
+        rest.is_some_and(|r| r.starts_with([' ', '\t']) && r.contains("dynruntime.mk"))
+    })
+}
+
+/// The Makefile GNU make would read in `dir`, if `dir` is a natmod project.
+pub fn natmod_makefile(dir: &Path) -> Option<PathBuf> {
+    let mf = MAKEFILE_NAMES
+        .iter()
+        .map(|n| dir.join(n))
+        .find(|p| p.is_file())?;
+    let text = std::fs::read(&mf).ok()?;
+    includes_dynruntime(&String::from_utf8_lossy(&text)).then_some(mf)
+}
+
+/// The natmod Makefile of the nearest project directory holding `file`.
+pub fn project_for_file(file: &Path) -> Option<PathBuf> {
+    file.ancestors()
+        .skip(1)
+        .take(MAX_DEPTH + 1)
+        .find_map(natmod_makefile)
+}
+
+fn skip_dir(name: &str) -> bool {
+    name.starts_with('.') || name.starts_with("build") || name == "target" || name == "node_modules"
+}
+
+/// Every natmod project Makefile under `root` (breadth first, sorted, bounded).
+pub fn find_projects(root: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut level = vec![root.to_path_buf()];
+    let mut visited = 0;
+    for _ in 0..=MAX_DEPTH {
+        let mut next = Vec::new();
+        for dir in level {
+            visited += 1;
+            if visited > MAX_DIRS {
+                break;
+            }
+            if let Some(mf) = natmod_makefile(&dir) {
+                found.push(mf);
+            }
+            let Ok(rd) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            let mut subs: Vec<PathBuf> = rd
+                .flatten()
+                .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
+                .filter(|e| !skip_dir(&e.file_name().to_string_lossy()))
+                .map(|e| e.path())
+                .collect();
+            subs.sort();
+            next.extend(subs);
+        }
+        level = next;
+    }
+    found.sort();
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_the_include_line() {
+        assert!(includes_dynruntime(
+            "MOD = x\ninclude $(MPY_DIR)/py/dynruntime.mk\n"
+        ));
+        assert!(includes_dynruntime("-include\t$(MPY_DIR)/py/dynruntime.mk"));
+        assert!(!includes_dynruntime(
+            "# include $(MPY_DIR)/py/dynruntime.mk"
+        ));
+        assert!(!includes_dynruntime("include common.mk"));
+    }
+}

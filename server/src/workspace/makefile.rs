@@ -1,0 +1,183 @@
+//! Evaluating a natmod Makefile with GNU make itself.
+//!
+//! make reads the project's Makefile plus a rule given with `--eval` whose recipe prints the
+//! variables with `$(info)`; `-n` keeps recipes from running. A missing `dynruntime.mk` is
+//! "remade" by an empty pattern rule so a wrong MPY_DIR still yields the variables.
+
+use crate::process::{self, Limits, RunError};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+/// The variables read from make.
+pub const VARS: &[&str] = &[
+    "MOD",
+    "SRC",
+    "ARCH",
+    "MPY_DIR",
+    "CROSS",
+    "CC",
+    "CFLAGS",
+    "BUILD",
+    "CONFIG_H",
+    "LINK_RUNTIME",
+    "MPY_LD",
+    "MPY_LD_FLAGS",
+    "MPY_EXTERN_SYM_FILE",
+    "EXTERN_SYMS",
+    "ARCH_FLAGS",
+];
+
+const GOAL: &str = "natmod-lsp-print-vars";
+const MARK: &str = "@natmod-lsp@ ";
+
+/// A message make printed with its location (`Makefile:12: *** ...`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MakeMessage {
+    /// The makefile, as make names it.
+    pub file: Option<String>,
+    /// 1-based line.
+    pub line: Option<u32>,
+    /// The text after the location (without `*** ` and `.  Stop.`).
+    pub message: String,
+    /// Whether it stopped make.
+    pub fatal: bool,
+}
+
+/// Why evaluating failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EvalError {
+    /// make reported errors.
+    Make(Vec<MakeMessage>),
+    /// make could not run.
+    Run(RunError),
+}
+
+/// The `--eval` text defining the print rule.
+fn eval_text() -> String {
+    let mut s = format!("{GOAL}:\n");
+    for v in VARS {
+        s.push_str(&format!("\t$(info {MARK}{v}=$({v}))\n"));
+    }
+    s.push_str("\t@:\n%dynruntime.mk:\n\t@:\n");
+    s
+}
+
+/// Runs make in `dir` on `makefile` (a file name in `dir`) with `overrides` (`NAME=value`) and
+/// returns every variable in [`VARS`].
+pub fn evaluate(
+    dir: &Path,
+    makefile: &str,
+    overrides: &[String],
+    cancelled: &dyn Fn() -> bool,
+) -> Result<BTreeMap<String, String>, EvalError> {
+    let mut cmd = Command::new("make");
+    cmd.current_dir(dir)
+        .args(["-n", "--no-print-directory", "-f", makefile, "--eval"])
+        .arg(eval_text())
+        .args(overrides)
+        .arg(GOAL)
+        .env("LC_ALL", "C")
+        .env_remove("MAKEFLAGS")
+        .env_remove("MFLAGS")
+        .env_remove("MAKELEVEL")
+        .env_remove("MAKEOVERRIDES");
+    let limits = Limits {
+        timeout: Duration::from_secs(20),
+        max_output: 1 << 20,
+    };
+    let out = process::run(cmd, limits, cancelled).map_err(EvalError::Run)?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.success {
+        let mut msgs = parse_messages(&stderr);
+        if msgs.is_empty() {
+            msgs.push(MakeMessage {
+                file: None,
+                line: None,
+                message: format!("make failed: {}", stderr.trim()),
+                fatal: true,
+            });
+        }
+        return Err(EvalError::Make(msgs));
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let mut vars = BTreeMap::new();
+    for l in stdout.lines() {
+        if let Some((k, v)) = l.strip_prefix(MARK).and_then(|r| r.split_once('=')) {
+            vars.insert(k.to_string(), v.trim().to_string());
+        }
+    }
+    if vars.len() != VARS.len() {
+        return Err(EvalError::Make(vec![MakeMessage {
+            file: None,
+            line: None,
+            message: format!(
+                "make printed {} of {} variables{}",
+                vars.len(),
+                VARS.len(),
+                if out.truncated {
+                    " (output cut at 1 MiB)"
+                } else {
+                    ""
+                }
+            ),
+            fatal: true,
+        }]));
+    }
+    Ok(vars)
+}
+
+/// Parses make's `file:line: *** message.  Stop.` and `make: *** message.  Stop.` lines.
+pub fn parse_messages(stderr: &str) -> Vec<MakeMessage> {
+    let mut out = Vec::new();
+    for l in stderr.lines() {
+        let (loc, rest) = match l.find(": ") {
+            Some(i) => (&l[..i], &l[i + 2..]),
+            None => continue,
+        };
+        let (file, line) = match loc.rsplit_once(':') {
+            Some((f, n)) if n.chars().all(|c| c.is_ascii_digit()) && !n.is_empty() => {
+                (Some(f.to_string()), n.parse().ok())
+            }
+            _ if loc == "make" || loc.starts_with("make[") => (None, None),
+            _ => continue,
+        };
+        let fatal = rest.starts_with("*** ");
+        let msg = rest.strip_prefix("*** ").unwrap_or(rest);
+        let msg = msg.strip_suffix("  Stop.").unwrap_or(msg);
+        let msg = msg.strip_suffix('.').unwrap_or(msg).trim();
+        if line.is_none() && !fatal {
+            continue;
+        }
+        out.push(MakeMessage {
+            file,
+            line,
+            message: msg.to_string(),
+            fatal,
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_make_errors() {
+        let m = parse_messages(
+            "Makefile:12: *** missing separator.  Stop.\n\
+             /mpy/py/dynruntime.mk:97: *** architecture 'foo' not supported.  Stop.\n\
+             make: *** No rule to make target 'x'.  Stop.\n\
+             random noise\n",
+        );
+        assert_eq!(m.len(), 3);
+        assert_eq!(
+            (m[0].file.as_deref(), m[0].line, m[0].message.as_str()),
+            (Some("Makefile"), Some(12), "missing separator")
+        );
+        assert_eq!(m[1].message, "architecture 'foo' not supported");
+        assert_eq!((m[2].file.as_deref(), m[2].line), (None, None));
+    }
+}

@@ -1,0 +1,373 @@
+//! natmod projects: finding them, evaluating their Makefiles with GNU make, and the
+//! [`Project`] model the build uses. Set-up problems (a Makefile error, a missing MPY_DIR or
+//! compiler) come back as [`SetupProblem`]s placed on a Makefile line.
+
+pub mod discover;
+pub mod makefile;
+pub mod shell_words;
+pub mod toolchain;
+
+use crate::config::Config;
+use crate::process::{find_program, RunError};
+use makefile::{EvalError, MakeMessage};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// A natmod project as make sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Project {
+    /// The project directory (absolute); make and gcc run here.
+    pub dir: PathBuf,
+    /// The Makefile (absolute).
+    pub makefile: PathBuf,
+    /// `MOD`.
+    pub module: String,
+    /// `SRC` words, as written (relative to `dir`).
+    pub sources: Vec<String>,
+    /// `ARCH`.
+    pub arch: String,
+    /// `MPY_DIR`, absolute.
+    pub mpy_dir: PathBuf,
+    /// `CROSS`.
+    pub cross: String,
+    /// The compiler the object rules run: `$(CROSS)gcc`.
+    pub cc: String,
+    /// `CFLAGS`, split into words as the recipe's shell splits them.
+    pub cflags: Vec<String>,
+    /// `BUILD`.
+    pub build: String,
+    /// `CONFIG_H`, as make names it (relative to `dir`).
+    pub config_h: String,
+    /// `LINK_RUNTIME = 1`.
+    pub link_runtime: bool,
+    /// `-l` inputs from `MPY_LD_FLAGS` (and `MPY_LD`), in order.
+    pub libs: Vec<String>,
+    /// The `--externs` linkerscript, if any.
+    pub externs: Option<String>,
+    /// `--arch-flags` / `ARCH_FLAGS`.
+    pub arch_flags: u64,
+}
+
+impl Project {
+    /// `path` (relative to the project) made absolute.
+    pub fn abs(&self, path: &str) -> PathBuf {
+        self.dir.join(path)
+    }
+
+    /// The C and assembler sources, in SRC order.
+    pub fn compiled_sources(&self) -> impl Iterator<Item = &str> {
+        self.sources
+            .iter()
+            .map(String::as_str)
+            .filter(|s| s.ends_with(".c") || s.ends_with(".S"))
+    }
+
+    /// Python sources in SRC (merging them is not supported yet).
+    pub fn python_sources(&self) -> impl Iterator<Item = &str> {
+        self.sources
+            .iter()
+            .map(String::as_str)
+            .filter(|s| s.ends_with(".py"))
+    }
+
+    /// The object make builds from `src`: `$(BUILD)/x.o`.
+    pub fn object_for(&self, src: &str) -> String {
+        let stem = src
+            .strip_suffix(".c")
+            .or_else(|| src.strip_suffix(".S"))
+            .unwrap_or(src);
+        format!("{}/{stem}.o", self.build)
+    }
+
+    /// The compile command make runs for `src` (without diagnostics flags).
+    pub fn compile_args(&self, src: &str) -> Vec<String> {
+        let mut v = vec![self.cc.clone()];
+        v.extend(self.cflags.iter().cloned());
+        v.extend(["-o".into(), self.object_for(src), "-c".into(), src.into()]);
+        v
+    }
+
+    /// `$(BUILD)/$(MOD).native.mpy`, as make names it.
+    pub fn native_mpy(&self) -> String {
+        format!("{}/{}.native.mpy", self.build, self.module)
+    }
+
+    /// `$(MOD).mpy`, absolute.
+    pub fn output_mpy(&self) -> PathBuf {
+        self.dir.join(format!("{}.mpy", self.module))
+    }
+}
+
+/// A problem with a project's set-up, placed on a line of its Makefile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetupProblem {
+    /// 0-based Makefile line.
+    pub line: u32,
+    /// What is wrong and what to do.
+    pub message: String,
+    /// A stable code: `makefile-error`, `missing-mpy-dir`, `missing-compiler`, `make-failed`.
+    pub code: &'static str,
+    /// Whether to also show it with `window/showMessage`.
+    pub show: bool,
+}
+
+/// The 0-based line where the Makefile assigns `var` (`VAR =`, `VAR ?=`, `override VAR :=`...).
+pub fn assignment_line(text: &str, var: &str) -> Option<u32> {
+    text.lines()
+        .position(|l| {
+            let mut l = l.trim_start();
+            for kw in ["export ", "override "] {
+                l = l.strip_prefix(kw).map(str::trim_start).unwrap_or(l);
+            }
+            let Some(rest) = l.strip_prefix(var) else {
+                return false;
+            };
+            let rest = rest.trim_start();
+            ["=", ":=", "::=", "?=", "+=", "!="]
+                .iter()
+                .any(|op| rest.starts_with(op))
+        })
+        .map(|i| i as u32)
+}
+
+/// The 0-based line of the `include ...dynruntime.mk` line.
+pub fn include_line(text: &str) -> Option<u32> {
+    text.lines()
+        .position(discover::includes_dynruntime)
+        .map(|i| i as u32)
+}
+
+/// Evaluates the project whose Makefile is `makefile` with the user's overrides, and checks
+/// that MPY_DIR and the compiler exist.
+pub fn load(
+    makefile: &Path,
+    config: &Config,
+    cancelled: &dyn Fn() -> bool,
+) -> Result<Project, Vec<SetupProblem>> {
+    let dir = makefile.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let name = makefile
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "Makefile".into());
+    let text = std::fs::read_to_string(makefile).unwrap_or_default();
+    let fallback = include_line(&text).unwrap_or(0);
+    let line_of = |var: &str| assignment_line(&text, var).unwrap_or(fallback);
+    let vars = match makefile::evaluate(&dir, &name, &config.make_overrides(), cancelled) {
+        Ok(v) => v,
+        Err(EvalError::Run(RunError::NotFound(_))) => {
+            return Err(vec![SetupProblem {
+                line: 0,
+                message: "natmod-lsp: GNU make is not installed (apt-get install make)".into(),
+                code: "make-failed",
+                show: true,
+            }])
+        }
+        Err(EvalError::Run(e)) => {
+            return Err(vec![SetupProblem {
+                line: 0,
+                message: format!("natmod-lsp: evaluating the Makefile failed: {e}"),
+                code: "make-failed",
+                show: false,
+            }])
+        }
+        Err(EvalError::Make(msgs)) => {
+            return Err(msgs
+                .iter()
+                .map(|m| make_problem(m, &dir, &name, &text, fallback))
+                .collect())
+        }
+    };
+    project_from_vars(&dir, makefile, &vars, &line_of)
+}
+
+/// Places one make message on a Makefile line.
+fn make_problem(
+    m: &MakeMessage,
+    dir: &Path,
+    name: &str,
+    text: &str,
+    fallback: u32,
+) -> SetupProblem {
+    let ours = m
+        .file
+        .as_deref()
+        .is_some_and(|f| f == name || dir.join(f) == dir.join(name));
+    let (line, message) = match (ours, m.line) {
+        (true, Some(l)) => (l.saturating_sub(1), m.message.clone()),
+        _ => {
+            let line = if m.message.contains("architecture") {
+                assignment_line(text, "ARCH").unwrap_or(fallback)
+            } else {
+                fallback
+            };
+            let loc = match (&m.file, m.line) {
+                (Some(f), Some(l)) => format!("{f}:{l}: "),
+                _ => String::new(),
+            };
+            (line, format!("{loc}{}", m.message))
+        }
+    };
+    SetupProblem {
+        line,
+        message: format!("make: {message}"),
+        code: "makefile-error",
+        show: false,
+    }
+}
+
+fn words(vars: &BTreeMap<String, String>, k: &str) -> Result<Vec<String>, String> {
+    shell_words::split(vars.get(k).map(String::as_str).unwrap_or(""))
+}
+
+/// Builds the model from make's variables and checks MPY_DIR and the compiler.
+fn project_from_vars(
+    dir: &Path,
+    makefile: &Path,
+    vars: &BTreeMap<String, String>,
+    line_of: &dyn Fn(&str) -> u32,
+) -> Result<Project, Vec<SetupProblem>> {
+    let get = |k: &str| vars.get(k).cloned().unwrap_or_default();
+    let problem = |var: &str, code, message: String, show| SetupProblem {
+        line: line_of(var),
+        message,
+        code,
+        show,
+    };
+    let mpy_dir_raw = get("MPY_DIR");
+    let mpy_dir = dir.join(&mpy_dir_raw);
+    let mpy_dir = mpy_dir.canonicalize().unwrap_or(mpy_dir);
+    if mpy_dir_raw.is_empty() || !mpy_dir.join("py/dynruntime.mk").is_file() {
+        let what = if mpy_dir_raw.is_empty() {
+            "MPY_DIR is not set".to_string()
+        } else {
+            format!(
+                "MPY_DIR = {mpy_dir_raw} is not a MicroPython tree ({} does not exist)",
+                mpy_dir.join("py/dynruntime.mk").display()
+            )
+        };
+        return Err(vec![problem(
+            "MPY_DIR",
+            "missing-mpy-dir",
+            format!("natmod-lsp: {what}: set MPY_DIR in the Makefile or the natmod.mpyDir setting"),
+            true,
+        )]);
+    }
+    let arch = get("ARCH");
+    let cross = get("CROSS");
+    let cc = format!("{cross}gcc");
+    if find_program(&cc).is_none() {
+        return Err(vec![problem(
+            "ARCH",
+            "missing-compiler",
+            toolchain::missing_compiler_message(&cc, &arch),
+            true,
+        )]);
+    }
+    let bad_words =
+        |var: &str, e: String| vec![problem(var, "makefile-error", format!("{var}: {e}"), false)];
+    let cflags = words(vars, "CFLAGS").map_err(|e| bad_words("CFLAGS", e))?;
+    let ld_flags = words(vars, "MPY_LD_FLAGS").map_err(|e| bad_words("MPY_LD_FLAGS", e))?;
+    let ld = words(vars, "MPY_LD").map_err(|e| bad_words("MPY_LD", e))?;
+    let mut libs = Vec::new();
+    let mut externs = None;
+    let mut arch_flags = parse_int(&get("ARCH_FLAGS"));
+    for flags in [&ld[ld.len().min(1)..], &ld_flags[..]] {
+        let mut it = flags.iter();
+        while let Some(f) = it.next() {
+            match f.as_str() {
+                "-l" | "--libs" => libs.extend(it.next().cloned()),
+                "-e" | "--externs" => externs = it.next().cloned().or(externs),
+                "--arch-flags" => arch_flags = it.next().map(|s| parse_int(s)).unwrap_or(0),
+                _ => {
+                    if let Some(l) = f.strip_prefix("--libs=").or_else(|| f.strip_prefix("-l")) {
+                        libs.push(l.to_string());
+                    } else if let Some(e) = f.strip_prefix("--externs=") {
+                        externs = Some(e.to_string());
+                    }
+                }
+            }
+        }
+    }
+    let externs = externs
+        .or_else(|| Some(get("MPY_EXTERN_SYM_FILE")).filter(|s| !s.is_empty()))
+        .or_else(|| Some(get("EXTERN_SYMS")).filter(|s| !s.is_empty()));
+    let module = get("MOD");
+    if module.is_empty() {
+        return Err(vec![problem(
+            "MOD",
+            "makefile-error",
+            "natmod-lsp: MOD (the module name) is not set".into(),
+            false,
+        )]);
+    }
+    let build = Some(get("BUILD"))
+        .filter(|b| !b.is_empty())
+        .unwrap_or("build".into());
+    Ok(Project {
+        dir: dir.to_path_buf(),
+        makefile: makefile.to_path_buf(),
+        config_h: Some(get("CONFIG_H"))
+            .filter(|c| !c.is_empty())
+            .unwrap_or_else(|| format!("{build}/{module}.config.h")),
+        module,
+        sources: get("SRC").split_whitespace().map(String::from).collect(),
+        arch,
+        mpy_dir,
+        cross,
+        cc,
+        cflags,
+        build,
+        link_runtime: get("LINK_RUNTIME") == "1",
+        libs,
+        externs,
+        arch_flags,
+    })
+}
+
+/// Parses `0x..` or decimal; 0 when empty or malformed.
+fn parse_int(s: &str) -> u64 {
+    let s = s.trim();
+    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(h) => u64::from_str_radix(h, 16).unwrap_or(0),
+        None => s.parse().unwrap_or(0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_assignment_lines() {
+        let t = "# ARCH = no\nMPY_DIR ?= ../x\nexport MPY_DIR\n override ARCH := x64\nARCHX = 1\n";
+        assert_eq!(assignment_line(t, "MPY_DIR"), Some(1));
+        assert_eq!(assignment_line(t, "ARCH"), Some(3));
+        assert_eq!(assignment_line(t, "SRC"), None);
+    }
+
+    #[test]
+    fn reads_linker_flags() {
+        let dir = std::env::temp_dir();
+        let mut vars: BTreeMap<String, String> = makefile::VARS
+            .iter()
+            .map(|v| (v.to_string(), String::new()))
+            .collect();
+        let mpy = std::env::temp_dir().join(format!("natmod-lsp-ws-{}", std::process::id()));
+        std::fs::create_dir_all(mpy.join("py")).unwrap();
+        std::fs::write(mpy.join("py/dynruntime.mk"), "").unwrap();
+        vars.insert("MPY_DIR".into(), mpy.display().to_string());
+        vars.insert("MOD".into(), "m".into());
+        vars.insert("SRC".into(), "a.c  b.S c.py".into());
+        vars.insert("MPY_LD".into(), "python3 mpy_ld.py -l /x/libgcc.a".into());
+        vars.insert("MPY_LD_FLAGS".into(), "-l/y/libm.a -e \"/z/rom.ld\"".into());
+        vars.insert("CFLAGS".into(), "-DX='<a b>'".into());
+        let p = project_from_vars(&dir, &dir.join("Makefile"), &vars, &|_| 0).unwrap();
+        assert_eq!(p.libs, vec!["/x/libgcc.a", "/y/libm.a"]);
+        assert_eq!(p.externs.as_deref(), Some("/z/rom.ld"));
+        assert_eq!(p.cflags, vec!["-DX=<a b>"]);
+        assert_eq!(p.config_h, "build/m.config.h");
+        assert_eq!(p.compiled_sources().collect::<Vec<_>>(), vec!["a.c", "b.S"]);
+        assert_eq!(p.object_for("b.S"), "build/b.o");
+        std::fs::remove_dir_all(&mpy).unwrap();
+    }
+}
