@@ -141,6 +141,25 @@ impl Layout {
     }
 }
 
+/// The largest text (or rodata) region natmod-ld lays out: far beyond what any port can load,
+/// and a bound on what a malformed object (a huge alignment, a huge NOBITS `.text`) can make
+/// it allocate. Also the largest section alignment accepted.
+pub const MAX_REGION: u64 = 64 << 20;
+
+/// An error when a region laid out from `(text, rodata, bss)` sizes exceeds [`MAX_REGION`].
+fn check_region_sizes((text, rodata, _): (u64, u64, u64)) -> Result<()> {
+    for (name, size) in [("text", text), ("rodata", rodata)] {
+        if size > MAX_REGION {
+            return Err(LinkError::new(
+                ErrorKind::Unsupported,
+                format!("{name} is {size} bytes, too large for a native module"),
+            )
+            .detail(format!("natmod-ld lays out at most {MAX_REGION} bytes")));
+        }
+    }
+    Ok(())
+}
+
 fn align_to(v: u64, a: u64) -> u64 {
     let a = a.max(1);
     v.div_ceil(a) * a
@@ -271,6 +290,7 @@ pub fn layout(
         Dialect::V1_23 => {
             let placeholder = arch.entry_jump(8, dialect)?.len() as u64;
             sizes = place(&mut sections, placeholder);
+            check_region_sizes(sizes)?;
             let target = sections[entry_sec].addr + entry_value;
             let mut j = arch.entry_jump(target as i64, dialect)?;
             j.resize(placeholder as usize, 0);
@@ -284,6 +304,7 @@ pub fn layout(
             let mut gap = 0u64;
             loop {
                 let s = place(&mut sections, gap);
+                check_region_sizes(s)?;
                 let target = sections[entry_sec].addr + entry_value;
                 if gap == 0 {
                     if target == 0 {

@@ -13,6 +13,11 @@ pub fn static_index(s: &str) -> Option<usize> {
         .map(|i| i + 1)
 }
 
+/// The static qstrs in index order as (text, escaped `MP_QSTR_` suffix); index = position + 1.
+pub fn static_qstrs() -> &'static [(&'static str, &'static str)] {
+    STATIC_QSTRS
+}
+
 /// Whether `MP_QSTR_<escaped>` names a static qstr.
 pub fn is_static_escaped(escaped: &str) -> bool {
     STATIC_QSTRS.iter().any(|(_, e)| *e == escaped)

@@ -73,11 +73,41 @@ impl RelocCx<'_> {
         &self.layout.sections[site.sec].name
     }
 
-    /// The bytes of the region holding the patched section.
-    pub fn bytes(&mut self, site: &RelocSite) -> &mut Vec<u8> {
-        match self.layout.sections[site.sec].region(self.arch.info().separate_rodata) {
-            Region::Rodata => &mut self.image.rodata,
-            _ => &mut self.image.text,
+    /// The bytes of the region holding the patched section, once it is checked that the
+    /// `width` bytes the relocation patches lie inside that section.
+    pub fn bytes(&mut self, site: &RelocSite, width: u64) -> Result<&mut Vec<u8>> {
+        self.check_width(site, width)?;
+        Ok(
+            match self.layout.sections[site.sec].region(self.arch.info().separate_rodata) {
+                Region::Rodata => &mut self.image.rodata,
+                _ => &mut self.image.text,
+            },
+        )
+    }
+
+    /// An error unless the `width` bytes at the relocation's offset lie inside its section
+    /// (a malformed object can put them anywhere).
+    pub fn check_width(&self, site: &RelocSite, width: u64) -> Result<()> {
+        let size = self.layout.sections[site.sec].size;
+        match site.reloc.offset.checked_add(width) {
+            Some(end) if end <= size => Ok(()),
+            _ => Err(self
+                .error_at(
+                    site,
+                    ErrorKind::BadObject,
+                    format!(
+                        "{}: relocation at {}+0x{:x} lies outside its section",
+                        self.object_name(site),
+                        self.section_name(site),
+                        site.reloc.offset
+                    ),
+                )
+                .detail(format!(
+                    "type {}, {width} bytes at offset 0x{:x}; {} is {size} bytes",
+                    site.reloc.rtype,
+                    site.reloc.offset,
+                    self.section_name(site)
+                ))),
         }
     }
 
@@ -193,7 +223,7 @@ impl RelocCx<'_> {
         let (dest, value): (RelocDest, Option<i64>) = match target {
             Target::Defined { sec, value } => {
                 let s = &self.layout.sections[sec];
-                let addr = s.addr as i64 + value as i64 + addend;
+                let addr = (s.addr as i64 + value as i64).wrapping_add(addend);
                 (
                     dest_of_section(&s.name).ok_or_else(|| self.unsupported_target(site))?,
                     Some(addr),
@@ -201,7 +231,7 @@ impl RelocCx<'_> {
             }
             Target::Mem(_, Some(sec)) => (
                 RelocDest::Text,
-                Some(self.layout.sections[sec].addr as i64 + addend),
+                Some((self.layout.sections[sec].addr as i64).wrapping_add(addend)),
             ),
             Target::FunTableSlot(slot) if addend == 0 => (RelocDest::FunSlot(slot), None),
             _ => return Err(self.unsupported_target(site)),
@@ -213,6 +243,7 @@ impl RelocCx<'_> {
                 "unaligned pointer relocation",
             ));
         }
+        self.check_width(site, word as u64)?;
         let off = site.offset as usize;
         let bytes = if separate {
             &mut self.image.rodata
@@ -451,9 +482,12 @@ pub fn relocate(
                         obj,
                         sec: id,
                         reloc: *r,
-                        offset: s.addr + r.offset,
+                        // Wraps only for an offset outside the section, refused just below.
+                        offset: s.addr.wrapping_add(r.offset),
                     };
-                    let out = if is_text {
+                    let out = if let Err(e) = cx.check_width(&site, 0) {
+                        Err(e)
+                    } else if is_text {
                         arch.relocate(&mut cx, &site)
                     } else if is_data {
                         if arch.info().abs_types.contains(&r.rtype) {

@@ -173,6 +173,24 @@ fn load_object(
                 );
                 continue;
             }
+            let pow2 = s.align == 0 || s.align.is_power_of_two();
+            if !pow2 || s.align > crate::layout::MAX_REGION {
+                errors.push(
+                    LinkError::new(
+                        ErrorKind::BadObject,
+                        format!(
+                            "{}: section {} has an alignment of {} bytes",
+                            obj.name, s.name, s.align
+                        ),
+                    )
+                    .detail(format!(
+                        "an alignment must be a power of two, at most {}",
+                        crate::layout::MAX_REGION
+                    ))
+                    .object(obj.name.clone()),
+                );
+                continue;
+            }
             let id = res.sections.all.len();
             res.sections.all.push(LinkSection {
                 name: s.name.clone(),
@@ -237,14 +255,56 @@ fn load_object(
         match sym.shndx {
             Shndx::Index(i) => {
                 if let Some(sec) = loaded[i as usize] {
+                    let size = obj.sections[i as usize].size;
+                    if sym.value > size {
+                        errors.push(
+                            LinkError::new(
+                                ErrorKind::BadObject,
+                                format!(
+                                    "{}: symbol {} lies outside its section {}",
+                                    obj.name, sym.name, obj.sections[i as usize].name
+                                ),
+                            )
+                            .detail(format!(
+                                "value 0x{:x}; the section is {size} bytes",
+                                sym.value
+                            ))
+                            .symbol(sym.name.clone())
+                            .object(obj.name.clone()),
+                        );
+                        continue;
+                    }
                     targets[si] = Target::Defined {
                         sec,
                         value: sym.value,
                     };
                     if sym.is_global() {
-                        if let Some(&(prev_obj, _)) = res.known.get(&sym.name) {
+                        if let Some(&(prev_obj, prev_si)) = res.known.get(&sym.name) {
                             if !sym.name.starts_with("__x86.get_pc_thunk.") {
-                                let prev_name = res.objects.files[prev_obj].name.clone();
+                                // The first definition may be in this object, not yet recorded.
+                                let (prev_name, prev_site) = if prev_obj == obj_id {
+                                    let section = match targets[prev_si] {
+                                        Target::Defined { sec, .. } => {
+                                            res.sections.all[sec].name.clone()
+                                        }
+                                        _ => String::new(),
+                                    };
+                                    let site = Site {
+                                        object: obj.name.clone(),
+                                        section,
+                                        offset: obj.symbols[prev_si].value,
+                                    };
+                                    (obj.name.clone(), site)
+                                } else {
+                                    (
+                                        res.objects.files[prev_obj].name.clone(),
+                                        definition_site(
+                                            &res.objects,
+                                            &res.sections,
+                                            (prev_obj, prev_si),
+                                        ),
+                                    )
+                                };
                                 dups.push(
                                     LinkError::new(
                                         ErrorKind::DuplicateSymbol,
@@ -253,11 +313,7 @@ fn load_object(
                                     .detail(format!("defined in {} and {}", prev_name, obj.name))
                                     .symbol(sym.name.clone())
                                     .object(obj.name.clone())
-                                    .site(definition_site(
-                                        &res.objects,
-                                        &res.sections,
-                                        res.known[&sym.name],
-                                    ))
+                                    .site(prev_site)
                                     .site(Site {
                                         object: obj.name.clone(),
                                         section: obj.sections[i as usize].name.clone(),

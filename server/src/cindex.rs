@@ -129,6 +129,17 @@ pub struct Qstr {
     pub range: Range,
 }
 
+/// A `#define`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Macro {
+    /// The name defined.
+    pub name: String,
+    /// The name in the `#define` line.
+    pub name_range: Range,
+    /// `#define NAME(args)`.
+    pub function_like: bool,
+}
+
 /// A definition of a symbol in a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Definition<'a> {
@@ -169,6 +180,10 @@ pub struct FileIndex {
     pub divisions: Vec<Division>,
     /// `MP_QSTR_` identifiers, in source order.
     pub qstrs: Vec<Qstr>,
+    /// `#define`d names, in source order.
+    pub macros: Vec<Macro>,
+    /// Names declared inside functions (parameters and locals), sorted, without repeats.
+    pub locals: Vec<String>,
     /// The parse had errors (the index covers what error recovery kept).
     pub has_errors: bool,
 }
@@ -219,6 +234,8 @@ impl FileIndex {
         }
         .walk(root);
         index.add_object_defines(defines);
+        index.locals.sort();
+        index.locals.dedup();
         index
     }
 
@@ -558,8 +575,24 @@ impl Walker<'_, '_> {
         while let Some((node, func)) = stack.pop() {
             let mut func = func;
             match node.kind() {
-                "preproc_def" | "preproc_function_def" | "preproc_call" | "preproc_include" => {
+                "preproc_def" | "preproc_function_def" => {
+                    if let Some(n) = node.child_by_field_name("name") {
+                        self.index.macros.push(Macro {
+                            name: self.text(n),
+                            name_range: Range::of(n),
+                            function_like: node.kind() == "preproc_function_def",
+                        });
+                    }
                     continue;
+                }
+                "preproc_call" | "preproc_include" => continue,
+                "parameter_declaration" => {
+                    if let Some(n) = node
+                        .child_by_field_name("declarator")
+                        .and_then(declared_name)
+                    {
+                        self.index.locals.push(self.text(n));
+                    }
                 }
                 "function_definition" => {
                     if let Some(f) = self.function_definition(node) {
@@ -634,6 +667,16 @@ impl Walker<'_, '_> {
 
     /// A `declaration`: file-scope variables (any storage) and `static` locals.
     fn declaration(&mut self, node: Node, func: Option<&str>) {
+        if func.is_some() {
+            let mut cursor = node.walk();
+            let names: Vec<String> = node
+                .children_by_field_name("declarator", &mut cursor)
+                .filter_map(declared_name)
+                .filter(|n| !declares_function(*n))
+                .map(|n| self.text(n))
+                .collect();
+            self.index.locals.extend(names);
+        }
         let static_range = self.static_keyword(node);
         if func.is_some() && static_range.is_none() {
             return;
@@ -1110,6 +1153,21 @@ unsigned hexed = 0x0F, hexzero = 0x0u;
         let names: Vec<_> = ix.references.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(names, ["QUX"]);
         assert_eq!(ix.variables.len(), 2);
+    }
+
+    #[test]
+    fn macros_and_locals() {
+        let ix = FileIndex::parse(
+            "#define TWICE(x) ((x) * 2)\n#define LIMIT 4\nint f(int (*cb)(int), int n) {\n    int k = cb(n);\n    return TWICE(k) + LIMIT;\n}\n",
+        );
+        let m: Vec<(&str, bool)> = ix
+            .macros
+            .iter()
+            .map(|m| (m.name.as_str(), m.function_like))
+            .collect();
+        assert_eq!(m, vec![("TWICE", true), ("LIMIT", false)]);
+        assert_eq!(ix.macros[0].name_range.start, Pos { line: 0, col: 8 });
+        assert_eq!(ix.locals, vec!["cb", "k", "n"]);
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod check;
 pub mod cindex;
 pub mod config;
 pub mod diag;
+pub mod features;
 pub mod link_diagnostics;
 pub mod lsp_convert;
 pub mod mpydir;

@@ -27,6 +27,11 @@ impl Texts {
             .or_insert_with(|| std::fs::read_to_string(path).unwrap_or_default())
     }
 
+    /// Uses `text` as the text of `path` (an open document's, not the disk's).
+    pub fn insert(&mut self, path: &Path, text: String) {
+        self.cache.insert(path.to_path_buf(), text);
+    }
+
     /// The LSP range of `span`.
     pub fn range(&mut self, span: &Span) -> Range {
         let t = self.get(&span.path);

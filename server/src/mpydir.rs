@@ -21,6 +21,10 @@ pub struct ApiItem {
     pub slots: Vec<String>,
     /// Its doc comment: the comment block or section heading just above it, if any.
     pub doc: Option<String>,
+    /// The header section it is in (the `// Title` under a `/****/` rule), if any.
+    pub section: Option<String>,
+    /// Other API items its expansion or body uses (whose slots it goes through too).
+    pub uses: Vec<String>,
     /// The header defining it.
     pub file: PathBuf,
     /// 0-based line of the definition.
@@ -64,6 +68,38 @@ pub struct MpyDir {
     pub api: HashMap<String, ApiItem>,
     /// `mp_fun_table_t` fields in order.
     pub fun_table: Vec<FunTableField>,
+    /// The `mp_fun_table_t` definition: nativeglue.h and the 0-based line of its `struct`.
+    pub fun_table_at: Option<(PathBuf, u32)>,
+    /// Names the headers dynruntime.h includes (transitively, inside the tree) declare.
+    pub decls: HashMap<String, HeaderDecl>,
+}
+
+/// What a header declares a name as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeclKind {
+    /// `#define NAME value`.
+    Macro,
+    /// `#define NAME(args) value`.
+    FunctionMacro,
+    /// A `static inline` function (compiled into the module, needs no link).
+    InlineFunction,
+    /// A function prototype: a symbol of the firmware, not exported to natmods by itself.
+    Prototype,
+    /// A variable declaration (`extern const mp_obj_type_t mp_type_list;`).
+    Variable,
+}
+
+/// One name declared by a header of the tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeaderDecl {
+    /// How it is declared.
+    pub kind: DeclKind,
+    /// The declaration, on one line (macros: `#define NAME(args)`).
+    pub text: String,
+    /// The header.
+    pub file: PathBuf,
+    /// 0-based line.
+    pub line: u32,
 }
 
 fn c_parser() -> Option<Parser> {
@@ -142,11 +178,13 @@ fn collect_api(node: Node, src: &str, file: &Path, out: &mut HashMap<String, Api
                 out.insert(
                     name.clone(),
                     ApiItem {
+                        uses: identifiers(&value),
                         slots: slots_in(&value),
                         name,
                         signature,
                         detail: value,
                         doc: doc_above(child, src),
+                        section: None,
                         file: file.to_path_buf(),
                         line: child.start_position().row as u32,
                         kind,
@@ -193,11 +231,13 @@ fn collect_api(node: Node, src: &str, file: &Path, out: &mut HashMap<String, Api
                 out.insert(
                     name.clone(),
                     ApiItem {
+                        uses: identifiers(body),
                         signature: format!("{name}{params}"),
                         detail: format!("{ret}{}{stars}", if stars.is_empty() { "" } else { " " }),
                         slots: slots_in(body),
                         name,
                         doc: doc_above(child, src),
+                        section: None,
                         file: file.to_path_buf(),
                         line: child.start_position().row as u32,
                         kind: ApiKind::Function,
@@ -219,6 +259,200 @@ pub fn parse_dynruntime(src: &str, file: &Path) -> HashMap<String, ApiItem> {
     };
     if let Some(tree) = parser.parse(src, None) {
         collect_api(tree.root_node(), src, file, &mut out);
+    }
+    let sections = sections(src);
+    let names: std::collections::HashSet<String> = out.keys().cloned().collect();
+    for item in out.values_mut() {
+        item.uses.retain(|u| *u != item.name && names.contains(u));
+        let i = sections.partition_point(|(l, _)| *l <= item.line);
+        item.section = i.checked_sub(1).map(|i| sections[i].1.clone());
+    }
+    out
+}
+
+/// The identifiers in `s`, in order, without repeats.
+fn identifiers(s: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for w in s.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+        if w.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && !out.iter().any(|o| o == w)
+        {
+            out.push(w.to_string());
+        }
+    }
+    out
+}
+
+/// Section headings: `// Title` lines right under a `/*****/` rule, with their 0-based line.
+fn sections(src: &str) -> Vec<(u32, String)> {
+    let mut out = Vec::new();
+    let mut rule = false;
+    for (i, l) in src.lines().enumerate() {
+        let t = l.trim();
+        if rule {
+            if let Some(title) = t
+                .strip_prefix("//")
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+            {
+                out.push((i as u32, title.to_string()));
+            }
+        }
+        rule = t.len() > 10 && t.starts_with("/*") && t.ends_with("*/") && t.contains("****");
+    }
+    out
+}
+
+/// The `"py/x.h"` headers `src` includes, resolved inside `root` (or beside `file`).
+fn quoted_includes(src: &str, root: &Path, file: &Path) -> Vec<PathBuf> {
+    src.lines()
+        .filter_map(|l| {
+            let l = l.trim_start().strip_prefix('#')?.trim_start();
+            let rest = l.strip_prefix("include")?.trim();
+            let name = rest.strip_prefix('"')?.split('"').next()?;
+            [root.join(name), file.parent()?.join(name)]
+                .into_iter()
+                .find(|p| p.is_file())
+        })
+        .collect()
+}
+
+/// The line of `node`'s text up to its first newline (continuations dropped), trimmed.
+fn first_line(node: Node, src: &str) -> String {
+    let t = text(node, src);
+    let line = t.lines().next().unwrap_or("").trim_end_matches('\\').trim();
+    line.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn collect_decls(node: Node, src: &str, file: &Path, out: &mut HashMap<String, HeaderDecl>) {
+    let mut cursor = node.walk();
+    for child in node.children(&mut cursor) {
+        let mut add = |name: String, kind: DeclKind, text: String| {
+            if !name.is_empty() {
+                out.entry(name).or_insert_with(|| HeaderDecl {
+                    kind,
+                    text,
+                    file: file.to_path_buf(),
+                    line: child.start_position().row as u32,
+                });
+            }
+        };
+        match child.kind() {
+            "preproc_def" | "preproc_function_def" => {
+                let Some(name) = child.child_by_field_name("name") else {
+                    continue;
+                };
+                let name = text(name, src).to_string();
+                let (kind, t) = match child.child_by_field_name("parameters") {
+                    Some(p) => (
+                        DeclKind::FunctionMacro,
+                        format!("#define {name}{}", text(p, src)),
+                    ),
+                    None => (DeclKind::Macro, format!("#define {name}")),
+                };
+                add(name, kind, t);
+            }
+            "function_definition" => {
+                let Some(name) = child
+                    .child_by_field_name("declarator")
+                    .and_then(|d| innermost_name(d, src))
+                else {
+                    continue;
+                };
+                add(name, DeclKind::InlineFunction, first_line(child, src));
+            }
+            "declaration" => {
+                let mut c = child.walk();
+                let decls: Vec<Node> = child.children_by_field_name("declarator", &mut c).collect();
+                for d in decls {
+                    let Some(name) = innermost_name(d, src) else {
+                        continue;
+                    };
+                    let kind = if is_function_declarator(d) {
+                        DeclKind::Prototype
+                    } else {
+                        DeclKind::Variable
+                    };
+                    add(name, kind, first_line(child, src));
+                }
+            }
+            "preproc_if"
+            | "preproc_ifdef"
+            | "preproc_else"
+            | "preproc_elif"
+            | "linkage_specification"
+            | "declaration_list" => collect_decls(child, src, file, out),
+            _ => {}
+        }
+    }
+}
+
+/// The identifier a declarator declares.
+fn innermost_name(decl: Node, src: &str) -> Option<String> {
+    let mut d = decl;
+    for _ in 0..64 {
+        if d.kind() == "identifier" {
+            return Some(text(d, src).to_string());
+        }
+        d = match d.child_by_field_name("declarator") {
+            Some(inner) => inner,
+            None => {
+                let mut c = d.walk();
+                let found = d
+                    .named_children(&mut c)
+                    .find(|n| n.kind() == "identifier" || n.kind().ends_with("declarator"));
+                found?
+            }
+        };
+    }
+    None
+}
+
+/// Whether a declaration's declarator declares a function (not a pointer to one).
+fn is_function_declarator(decl: Node) -> bool {
+    let mut d = decl;
+    if d.kind() == "init_declarator" {
+        return false;
+    }
+    while d.kind() == "attributed_declarator" || d.kind() == "parenthesized_declarator" {
+        let mut c = d.walk();
+        let Some(inner) = d
+            .named_children(&mut c)
+            .find(|n| n.kind().ends_with("declarator"))
+        else {
+            return false;
+        };
+        d = inner;
+    }
+    d.kind() == "function_declarator"
+        && d.child_by_field_name("declarator")
+            .is_some_and(|n| n.kind() == "identifier")
+}
+
+/// Every name the headers reachable from `start` by `#include "..."` (inside `root`) declare.
+pub fn parse_header_decls(root: &Path, start: &Path) -> HashMap<String, HeaderDecl> {
+    let mut out = HashMap::new();
+    let Some(mut parser) = c_parser() else {
+        return out;
+    };
+    let mut seen: Vec<PathBuf> = Vec::new();
+    let mut queue = vec![start.to_path_buf()];
+    while let Some(f) = queue.pop() {
+        let f = f.canonicalize().unwrap_or(f);
+        if seen.contains(&f) || seen.len() >= 128 {
+            continue;
+        }
+        seen.push(f.clone());
+        let Ok(bytes) = std::fs::read(&f) else {
+            continue;
+        };
+        let src = String::from_utf8_lossy(&bytes);
+        if let Some(tree) = parser.parse(src.as_bytes(), None) {
+            collect_decls(tree.root_node(), &src, &f, &mut out);
+        }
+        let mut inc = quoted_includes(&src, root, &f);
+        inc.reverse();
+        queue.extend(inc);
     }
     out
 }
@@ -297,11 +531,19 @@ impl MpyDir {
         let fun_table = std::fs::read(&glue_h)
             .map(|b| parse_fun_table(&String::from_utf8_lossy(&b)))
             .unwrap_or_default();
+        let fun_table_at = std::fs::read(&glue_h).ok().and_then(|b| {
+            let line = String::from_utf8_lossy(&b)
+                .lines()
+                .position(|l| l.contains("struct _mp_fun_table_t"))?;
+            Some((glue_h.clone(), line as u32))
+        });
         MpyDir {
             root: root.to_path_buf(),
             version: natmod_linker::dialect::read_version(root).map(|v| v.to_string()),
+            decls: parse_header_decls(root, &dyn_h),
             api,
             fun_table,
+            fun_table_at,
         }
     }
 
@@ -355,6 +597,30 @@ mod tests {
             .nth(new_int.line as usize)
             .unwrap()
             .contains("mp_obj_new_int"));
+    }
+
+    #[test]
+    fn reads_sections_and_what_the_included_headers_declare() {
+        let m = MpyDir::load(&v123());
+        assert_eq!(m.api["mp_printf"].section.as_deref(), Some("Printing"));
+        assert_eq!(
+            m.api["m_malloc"].section.as_deref(),
+            Some("Memory allocation")
+        );
+        let from_ptr = &m.decls["MP_OBJ_FROM_PTR"];
+        assert_eq!(from_ptr.kind, DeclKind::FunctionMacro);
+        assert!(from_ptr.file.ends_with("py/obj.h"), "{from_ptr:?}");
+        assert_eq!(m.decls["mp_obj_new_int"].kind, DeclKind::FunctionMacro);
+        let proto = &m.decls["mp_obj_print_helper"];
+        assert_eq!(proto.kind, DeclKind::Prototype, "{proto:?}");
+        assert_eq!(m.decls["mp_type_list"].kind, DeclKind::Macro);
+        let (glue, line) = m.fun_table_at.clone().unwrap();
+        let src = std::fs::read_to_string(glue).unwrap();
+        assert!(src
+            .lines()
+            .nth(line as usize)
+            .unwrap()
+            .contains("_mp_fun_table_t"));
     }
 
     #[test]

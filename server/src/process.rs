@@ -2,6 +2,7 @@
 
 use std::io::Read;
 use std::process::{Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// Limits for one tool run.
@@ -80,7 +81,13 @@ fn read_capped(mut r: impl Read, cap: usize) -> (Vec<u8>, bool) {
     (out, truncated)
 }
 
+/// How often a running tool is checked for cancellation and its timeout.
+const POLL: Duration = Duration::from_millis(10);
+
 /// Runs `cmd` to completion (stdin closed), polling `cancelled` while it runs.
+///
+/// The tool's exit is noticed when its stdout and stderr close (the reader threads say so
+/// at once), not at the next poll: a compile is not made to wait out a sleep.
 pub fn run(
     mut cmd: Command,
     limits: Limits,
@@ -98,16 +105,23 @@ pub fn run(
         _ => RunError::Io(format!("cannot run {program}: {e}")),
     })?;
     let cap = limits.max_output;
-    let out = child
-        .stdout
-        .take()
-        .map(|s| std::thread::spawn(move || read_capped(s, cap)));
-    let err = child
-        .stderr
-        .take()
-        .map(|s| std::thread::spawn(move || read_capped(s, cap)));
+    let (closed_tx, closed) = mpsc::channel::<()>();
+    let reader = |r: Box<dyn Read + Send>| {
+        let tx = closed_tx.clone();
+        std::thread::spawn(move || {
+            let out = read_capped(r, cap);
+            let _ = tx.send(());
+            out
+        })
+    };
+    let out = child.stdout.take().map(|s| reader(Box::new(s)));
+    let err = child.stderr.take().map(|s| reader(Box::new(s)));
+    drop(closed_tx);
     let start = Instant::now();
-    let mut poll = Duration::from_millis(1);
+    // Until both pipes close, wait on them (woken at once) for at most POLL; after that the
+    // exit is imminent, so poll quickly, backing off in case the tool lives on without them.
+    let mut open = usize::from(out.is_some()) + usize::from(err.is_some());
+    let mut backoff = Duration::from_micros(50);
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break Ok(status),
@@ -126,8 +140,16 @@ pub fn run(
             let _ = child.wait();
             break Err(e);
         }
-        std::thread::sleep(poll);
-        poll = (poll * 2).min(Duration::from_millis(10));
+        if open > 0 {
+            match closed.recv_timeout(POLL) {
+                Ok(()) => open -= 1,
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => open = 0,
+            }
+        } else {
+            std::thread::sleep(backoff);
+            backoff = (backoff * 2).min(POLL);
+        }
     };
     let join = |h: Option<std::thread::JoinHandle<(Vec<u8>, bool)>>| {
         h.and_then(|h| h.join().ok()).unwrap_or_default()
@@ -196,6 +218,13 @@ mod tests {
             run(c, Limits::default(), &|| true).unwrap_err(),
             RunError::Cancelled
         );
+        // A tool that closes its output and lives on is still waited for.
+        let mut c = Command::new("sh");
+        c.args(["-c", "exec >/dev/null 2>&1; sleep 0.3; exit 4"]);
+        let t = Instant::now();
+        let o = run(c, Limits::default(), &|| false).unwrap();
+        assert_eq!(o.code, Some(4));
+        assert!(t.elapsed() >= Duration::from_millis(300));
         let c = Command::new("natmod-lsp-no-such-tool");
         assert!(matches!(
             run(c, Limits::default(), &|| false),

@@ -4,6 +4,7 @@
 
 use crate::build::BuildReport;
 use crate::diag::Diag;
+use crate::features;
 use crate::lsp_convert::{self, Texts};
 use crate::state::{lock, ProjectSlot, ServerState};
 use ls_types::{notification::Notification, MessageType, ProgressToken};
@@ -44,7 +45,10 @@ async fn run_build(
         let slot = slot.clone();
         move || slot.generation.load(Ordering::SeqCst) == generation
     };
-    tokio::time::sleep(debounce).await;
+    if !debounce.is_zero() {
+        // (A zero sleep would still wait for the timer's next millisecond tick.)
+        tokio::time::sleep(debounce).await;
+    }
     if !newest() {
         return;
     }
@@ -123,7 +127,13 @@ async fn begin_progress(
 
 /// Publishes a build's diagnostics (clearing files that no longer have any), shows its
 /// messages, and sends `natmod/buildFinished`.
-async fn publish(state: &ServerState, slot: &ProjectSlot, generation: u64, report: BuildReport) {
+async fn publish(
+    state: &Arc<ServerState>,
+    slot: &ProjectSlot,
+    generation: u64,
+    report: BuildReport,
+) {
+    let live_changed = features::before_publish(state, slot, generation, &report).await;
     let mut by_file: BTreeMap<PathBuf, Vec<Diag>> = BTreeMap::new();
     for d in &report.diags {
         by_file
@@ -142,26 +152,28 @@ async fn publish(state: &ServerState, slot: &ProjectSlot, generation: u64, repor
             published.insert(f.clone(), (slot.makefile.clone(), ds.clone()));
         }
     }
+    // Live (typing-time) diagnostics are published with the build's: one lock orders both.
+    let order = state.features.live.publish.lock().await;
     let mut texts = Texts::default();
     let mut batches = Vec::new();
     for f in before.difference(&now) {
         if let Some(uri) = lsp_convert::uri(f) {
-            batches.push((uri, Vec::new()));
+            batches.push((uri, features::live::with_live(state, f, Vec::new())));
         }
     }
     for (f, ds) in &by_file {
         if let Some(uri) = lsp_convert::uri(f) {
-            batches.push((
-                uri,
-                ds.iter()
-                    .map(|d| lsp_convert::diagnostic(d, &mut texts))
-                    .collect(),
-            ));
+            let build = ds
+                .iter()
+                .map(|d| lsp_convert::diagnostic(d, &mut texts))
+                .collect();
+            batches.push((uri, features::live::with_live(state, f, build)));
         }
     }
     for (uri, diags) in batches {
         state.client.publish_diagnostics(uri, diags, None).await;
     }
+    drop(order);
     for m in &report.messages {
         state.client.show_message(MessageType::ERROR, m).await;
     }
@@ -176,6 +188,7 @@ async fn publish(state: &ServerState, slot: &ProjectSlot, generation: u64, repor
         "written": report.written,
         "elapsedMs": report.elapsed.as_secs_f64() * 1000.0,
     });
+    features::after_build(state, slot, &report, live_changed).await;
     state
         .client
         .send_notification::<BuildFinished>(params)

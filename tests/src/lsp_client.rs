@@ -27,6 +27,8 @@ pub struct LspClient {
     pub messages: Vec<String>,
     /// Every message received, for failure reports.
     pub log: Vec<Value>,
+    /// The version of each open document, by URI.
+    versions: HashMap<String, i32>,
 }
 
 fn write_frame(w: &mut impl Write, body: &[u8]) -> std::io::Result<()> {
@@ -120,6 +122,7 @@ impl LspClient {
             diagnostics: HashMap::new(),
             messages: Vec::new(),
             log: Vec::new(),
+            versions: HashMap::new(),
         };
         let root_uri = file_uri(root);
         let init = c.request(
@@ -245,11 +248,29 @@ impl LspClient {
     pub fn open(&mut self, path: &Path, language: &str) {
         let text = std::fs::read_to_string(path)
             .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+        let uri = file_uri(path);
+        self.versions.insert(uri.clone(), 1);
         self.notify(
             "textDocument/didOpen",
-            json!({"textDocument": {"uri": file_uri(path), "languageId": language,
+            json!({"textDocument": {"uri": uri, "languageId": language,
                                      "version": 1, "text": text}}),
         );
+    }
+
+    /// Edits `path` as an editor does before a save: when it is open, sends the new text
+    /// (`didChange`, the whole document); then writes it to disk.
+    pub fn write(&mut self, path: &Path, text: &str) {
+        let uri = file_uri(path);
+        if let Some(v) = self.versions.get_mut(&uri) {
+            *v += 1;
+            let version = *v;
+            self.notify(
+                "textDocument/didChange",
+                json!({"textDocument": {"uri": uri, "version": version},
+                       "contentChanges": [{"text": text}]}),
+            );
+        }
+        std::fs::write(path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
     }
 
     /// Says `path` was saved (write the file first).
@@ -292,12 +313,73 @@ impl LspClient {
             .clone()
     }
 
+    /// Says `path` was saved and waits for the build of the project in `dir` (see
+    /// [`LspClient::wait_build`]); returns the `natmod/buildFinished` params.
+    pub fn save_and_build(&mut self, path: &Path, dir: &Path) -> Value {
+        self.save(path);
+        self.wait_build(dir)
+    }
+
+    /// The code action for diagnostic `diag` of `path` whose title contains `title`.
+    pub fn code_action(&mut self, path: &Path, diag: &Value, title: &str) -> Value {
+        let actions = self.request(
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": file_uri(path)}, "range": diag["range"],
+                   "context": {"diagnostics": [diag]}}),
+        );
+        actions["result"]
+            .as_array()
+            .and_then(|a| {
+                a.iter()
+                    .find(|a| a["title"].as_str().unwrap_or("").contains(title))
+            })
+            .unwrap_or_else(|| panic!("no code action `{title}` for {diag} in {actions}"))
+            .clone()
+    }
+
     /// The newest diagnostics for `path`.
     pub fn diagnostics_for(&self, path: &Path) -> Vec<Value> {
         self.diagnostics
             .get(&file_uri(path))
             .cloned()
             .unwrap_or_default()
+    }
+
+    /// Waits until the newest diagnostics for `path` satisfy `pred` (at once when they do
+    /// already), taking each later `publishDiagnostics` of it in turn: the build's and the
+    /// typing-time checks' diagnostics arrive separately. Panics on timeout, with the newest
+    /// diagnostics and the transcript.
+    pub fn wait_diagnostics(
+        &mut self,
+        path: &Path,
+        what: &str,
+        pred: impl Fn(&[Value]) -> bool,
+    ) -> Vec<Value> {
+        let uri = file_uri(path);
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let now = self.diagnostics_for(path);
+            if pred(&now) {
+                return now;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            let next = self.try_wait_for(left, |m| {
+                m["method"] == "textDocument/publishDiagnostics"
+                    && m["params"]["uri"].as_str() == Some(&uri)
+            });
+            if next.is_none() {
+                panic!(
+                    "timed out after {TIMEOUT:?} waiting for {what} in {}: newest {now:#?}\n{}",
+                    path.display(),
+                    self.transcript()
+                );
+            }
+        }
+    }
+
+    /// Waits until `path` has no diagnostics left (see [`LspClient::wait_diagnostics`]).
+    pub fn wait_clean(&mut self, path: &Path) {
+        self.wait_diagnostics(path, "no diagnostics", <[Value]>::is_empty);
     }
 
     /// Whether the server process is still running.

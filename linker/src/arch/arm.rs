@@ -117,12 +117,12 @@ impl Arch for ArmFamily {
         match r.rtype {
             elf::R_ARM_REL32 => {
                 let addr = cx.fixed_target(site)? as i64;
-                add_u32(cx.bytes(site), at, addr - site.offset as i64);
+                add_u32(cx.bytes(site, 4)?, at, addr - site.offset as i64);
             }
             R_ARM_THM_CALL | elf::R_ARM_THM_JUMP24 => {
                 let addr = cx.fixed_target(site)? as i64;
                 let delta = addr - site.offset as i64;
-                let buf = cx.bytes(site);
+                let buf = cx.bytes(site, 4)?;
                 let (mut hi, mut lo) = (read_u16(buf, at), read_u16(buf, at + 2));
                 let mut existing = (((hi & 0x7FF) as i64) << 12) | (((lo & 0x7FF) as i64) << 1);
                 if existing >= 0x400000 {
@@ -143,15 +143,15 @@ impl Arch for ArmFamily {
                     ));
                 }
                 let delta = cx.got_addr() as i64 - site.offset as i64;
-                add_u32(cx.bytes(site), at, delta);
+                add_u32(cx.bytes(site, 4)?, at, delta);
             }
             R_ARM_GOT_BREL => {
                 let off = cx.got_offset(site)? as i64;
-                add_u32(cx.bytes(site), at, off);
+                add_u32(cx.bytes(site, 4)?, at, off);
             }
             elf::R_ARM_GOT_PREL => {
                 let addr = (cx.got_addr() + cx.got_offset(site)?) as i64;
-                add_u32(cx.bytes(site), at, addr - site.offset as i64);
+                add_u32(cx.bytes(site, 4)?, at, addr - site.offset as i64);
             }
             elf::R_ARM_ABS32 => return cx.data_word(site),
             _ => return Err(cx.unsupported_reloc(site)),

@@ -173,10 +173,14 @@ impl RiscvFamily {
         let r = site.reloc;
         let pc = site.offset as i64;
         Ok(match r.rtype {
-            elf::R_RISCV_GOT_HI20 => (cx.got_addr() + cx.got_offset(site)?) as i64 + r.addend - pc,
-            elf::R_RISCV_PCREL_HI20 => cx.fixed_target(site)? as i64 + r.addend - pc,
+            elf::R_RISCV_GOT_HI20 => ((cx.got_addr() + cx.got_offset(site)?) as i64)
+                .wrapping_add(r.addend)
+                .wrapping_sub(pc),
+            elf::R_RISCV_PCREL_HI20 => (cx.fixed_target(site)? as i64)
+                .wrapping_add(r.addend)
+                .wrapping_sub(pc),
             // Absolute: as mpy_ld.py, the link address (the loader cannot rebase it).
-            _ => cx.defined(site)?.1 as i64 + r.addend,
+            _ => (cx.defined(site)?.1 as i64).wrapping_add(r.addend),
         })
     }
 
@@ -325,7 +329,7 @@ impl Arch for RiscvFamily {
                 let v = self.hi20_value(cx, site)?;
                 cx.hi20.insert((site.sec, r.offset), v);
                 let (upper, _) = split_hi_lo(v);
-                let buf = cx.bytes(site);
+                let buf = cx.bytes(site, 4)?;
                 patch_u32(buf, at, |i| set_u_imm(i, upper));
             }
             elf::R_RISCV_PCREL_LO12_I
@@ -334,7 +338,7 @@ impl Arch for RiscvFamily {
             | elf::R_RISCV_LO12_S => {
                 let (_, lower) = split_hi_lo(self.hi20_partner(cx, site)?);
                 let s_type = matches!(r.rtype, elf::R_RISCV_PCREL_LO12_S | elf::R_RISCV_LO12_S);
-                let buf = cx.bytes(site);
+                let buf = cx.bytes(site, 4)?;
                 let insn = read_u32(buf, at);
                 let insn = if s_type {
                     set_s_imm(insn, lower)
@@ -353,8 +357,15 @@ impl Arch for RiscvFamily {
             | elf::R_RISCV_PLT32 => {
                 // PC-relative: the target must be in this image's text (not BSS, which the
                 // loader allocates apart from it; not outside the module).
-                let off = cx.fixed_target(site)? as i64 + r.addend - pc;
-                let buf = cx.bytes(site);
+                let off = (cx.fixed_target(site)? as i64)
+                    .wrapping_add(r.addend)
+                    .wrapping_sub(pc);
+                let width = match r.rtype {
+                    elf::R_RISCV_RVC_BRANCH | elf::R_RISCV_RVC_JUMP => 2,
+                    elf::R_RISCV_CALL | elf::R_RISCV_CALL_PLT => 8,
+                    _ => 4,
+                };
+                let buf = cx.bytes(site, width)?;
                 match r.rtype {
                     elf::R_RISCV_JAL => patch_u32(buf, at, |i| set_j_offset(i, off)),
                     elf::R_RISCV_BRANCH => patch_u32(buf, at, |i| set_b_offset(i, off)),
@@ -369,8 +380,10 @@ impl Arch for RiscvFamily {
                 }
             }
             R_RISCV_GOT32_PCREL => {
-                let v = (cx.got_addr() + cx.got_offset(site)?) as i64 + r.addend - pc;
-                write_u32(cx.bytes(site), at, v as u32);
+                let v = ((cx.got_addr() + cx.got_offset(site)?) as i64)
+                    .wrapping_add(r.addend)
+                    .wrapping_sub(pc);
+                write_u32(cx.bytes(site, 4)?, at, v as u32);
             }
             elf::R_RISCV_ADD8
             | elf::R_RISCV_ADD16
@@ -401,7 +414,7 @@ impl Arch for RiscvFamily {
                     elf::R_RISCV_SET16 => (2, 16, Op::Set),
                     _ => (4, 32, Op::Set),
                 };
-                let buf = cx.bytes(site);
+                let buf = cx.bytes(site, bytes as u64)?;
                 let mut le = [0u8; 8];
                 le[..bytes].copy_from_slice(&buf[at..at + bytes]);
                 let old = u64::from_le_bytes(le);

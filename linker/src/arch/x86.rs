@@ -106,7 +106,7 @@ impl Arch for X86Family {
         };
         let delta: i64 = if r.rtype == pc_rel || r.rtype == plt {
             let addr = cx.fixed_target(site)? as i64;
-            addr - site.offset as i64 + r.addend
+            (addr - site.offset as i64).wrapping_add(r.addend)
         } else if !self.is_64() && r.rtype == elf::R_386_GOTPC {
             if cx.symbol(site).name != "_GLOBAL_OFFSET_TABLE_" {
                 return Err(cx.error_at(
@@ -115,11 +115,12 @@ impl Arch for X86Family {
                     "R_386_GOTPC to a symbol other than _GLOBAL_OFFSET_TABLE_",
                 ));
             }
-            cx.got_addr() as i64 - site.offset as i64 + r.addend
+            (cx.got_addr() as i64 - site.offset as i64).wrapping_add(r.addend)
         } else if !self.is_64() && (r.rtype == elf::R_386_GOT32 || r.rtype == elf::R_386_GOT32X) {
             cx.got_offset(site)? as i64
         } else if got_pcrel.contains(&r.rtype) {
-            (cx.got_addr() + cx.got_offset(site)?) as i64 - site.offset as i64 + r.addend
+            ((cx.got_addr() + cx.got_offset(site)?) as i64 - site.offset as i64)
+                .wrapping_add(r.addend)
         } else if !self.is_64() && r.rtype == elf::R_386_GOTOFF {
             // GOT-relative reference to a local definition. The loader places BSS apart from
             // the text, so an offset from the GOT to BSS fixed at link time is wrong at run time
@@ -131,11 +132,11 @@ impl Arch for X86Family {
             if cx.layout.sections[sec].name.starts_with(".bss") {
                 return Err(cx.static_bss(site, sec));
             }
-            addr as i64 - cx.got_addr() as i64 + r.addend
+            (addr as i64 - cx.got_addr() as i64).wrapping_add(r.addend)
         } else {
             return Err(cx.unsupported_reloc(site));
         };
-        add_u32(cx.bytes(site), at, delta);
+        add_u32(cx.bytes(site, 4)?, at, delta);
         Ok(())
     }
 }

@@ -262,7 +262,7 @@ impl XtensaFamily {
         };
         let delta = addr as i64 - site.offset as i64;
         let at = site.offset as usize;
-        let buf = cx.bytes(site);
+        let buf = cx.bytes(site, 3)?;
         let insn = buf[at] as u32 | (buf[at + 1] as u32) << 8 | (buf[at + 2] as u32) << 16;
         if insn & 0xF != 1 {
             return Err(cx.error_at(
@@ -327,8 +327,8 @@ impl Arch for XtensaFamily {
             R_XTENSA_32 if cx.symbol(site).bind == Bind::Local => {
                 // mpy_ld.py's "fixed location" relocation, PC-relative like the other arches'.
                 let addr = cx.fixed_target(site)? as i64;
-                let delta = addr - site.offset as i64 + r.addend;
-                super::add_u32(cx.bytes(site), site.offset as usize, delta);
+                let delta = (addr - site.offset as i64).wrapping_add(r.addend);
+                super::add_u32(cx.bytes(site, 4)?, site.offset as usize, delta);
                 Ok(())
             }
             R_XTENSA_SLOT0_OP => {

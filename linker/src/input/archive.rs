@@ -50,7 +50,17 @@ impl Archive {
                 let raw = String::from_utf8_lossy(m.name()).into_owned();
                 let name = raw.strip_suffix('/').unwrap_or(&raw).to_string();
                 let (start, size) = m.file_range();
-                let range = (start as usize, (start + size) as usize);
+                // The header's size is not checked against the archive by `object`.
+                let end = start
+                    .checked_add(size)
+                    .filter(|&e| e <= data.len() as u64)
+                    .ok_or_else(|| {
+                        bad(format!(
+                            "member {name} ({size} bytes at offset {start}) extends past the end of the archive ({} bytes)",
+                            data.len()
+                        ))
+                    })?;
+                let range = (start as usize, end as usize);
                 by_offset.insert(start, members.len());
                 members.push(Member { name, range });
             }

@@ -106,10 +106,14 @@ pub fn compile_all(
             }
         }
     }
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2)
-        .min(todo.len().max(1));
+    // (available_parallelism reads cgroup files: not worth it for the usual one source.)
+    let threads = match todo.len() {
+        0 | 1 => 1,
+        n => std::thread::available_parallelism()
+            .map(|p| p.get())
+            .unwrap_or(2)
+            .min(n),
+    };
     let no_json = cache.no_json;
     let next = std::sync::atomic::AtomicUsize::new(0);
     let outcomes: Vec<(usize, Outcome)> = std::thread::scope(|s| {

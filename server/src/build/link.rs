@@ -6,7 +6,7 @@ use crate::diag::Diag;
 use crate::workspace::Project;
 use natmod_linker::session::default_source_name;
 use natmod_linker::SessionConfig;
-use natmod_linker::{hints, Archive, Dialect, LinkError, QstrSource, Session};
+use natmod_linker::{hints, Archive, Dialect, LinkError, LinkFacts, QstrSource, Session};
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -19,6 +19,8 @@ pub struct LinkResult {
     pub written: Option<PathBuf>,
     /// Whether the link succeeded.
     pub ok: bool,
+    /// What the link learned (a failed link's too), for editor features.
+    pub facts: Option<LinkFacts>,
 }
 
 /// A project's link session and the runtime archives used for hints.
@@ -89,6 +91,7 @@ impl Linker {
                         Err(e) => result.diags = self.index.place(p, &[e], &out.facts),
                     }
                 }
+                result.facts = Some(out.facts);
                 result
             }
             Err(mut failure) => {
@@ -103,6 +106,7 @@ impl Linker {
                     diags: self.index.place(p, &failure.errors, &failure.facts),
                     written: None,
                     ok: false,
+                    facts: Some(failure.facts),
                 }
             }
         }

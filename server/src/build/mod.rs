@@ -36,6 +36,10 @@ pub struct BuildReport {
     pub configured: bool,
     /// How long the build took.
     pub elapsed: Duration,
+    /// The project as evaluated for this build (for editor features).
+    pub project: Option<Project>,
+    /// The link's facts, when the build linked.
+    pub facts: Option<natmod_linker::LinkFacts>,
 }
 
 impl BuildReport {
@@ -105,6 +109,7 @@ impl ProjectBuild {
             return Ok(report);
         };
         report.configured = true;
+        report.project = Some(p.clone());
         let dialect = Dialect::for_mpy_dir(&p.mpy_dir);
         let makefile_text = std::fs::read_to_string(&p.makefile).unwrap_or_default();
         if let Err(e) = qstrs::refresh_config_h(&p, dialect) {
@@ -150,6 +155,7 @@ impl ProjectBuild {
             let r = self.linker.link(&p, dialect, python.is_empty());
             report.diags.extend(r.diags);
             report.written = r.written;
+            report.facts = r.facts;
         }
         report.elapsed = start.elapsed();
         Ok(report)

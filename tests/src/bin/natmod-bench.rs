@@ -2,6 +2,8 @@
 //!
 //! usage: natmod-bench [--mpy-ld PATH/TO/mpy_ld.py] [--runs N] [--arch A]... [--cold-runtime]
 //!        natmod-bench session [--runs N]   (in-process Session relinks: see `session_bench`)
+//!        natmod-bench lsp [--saves N] [--make-runs N]   (save → diagnostics: `lsp_bench`)
+//!        natmod-bench lsp-features [--runs N]   (completion/hover latency: `features_bench`)
 //!
 //! For every golden link entry of the chosen arches (default x86, x64) that the reference
 //! linked successfully, it runs natmod-ld N times and, with `--mpy-ld`, `python3 mpy_ld.py` N
@@ -46,6 +48,14 @@ fn main() {
         natmod_tests::session_bench::run(&all[1..]);
         return;
     }
+    if all.first().map(String::as_str) == Some("lsp") {
+        natmod_tests::lsp_bench::run(&all[1..]);
+        return;
+    }
+    if all.first().map(String::as_str) == Some("lsp-features") {
+        natmod_tests::features_bench::run(&all[1..]);
+        return;
+    }
     let mut args = std::env::args().skip(1);
     let mut mpy_ld: Option<PathBuf> = None;
     let mut runs = 15usize;
@@ -59,7 +69,7 @@ fn main() {
             "--cold-runtime" => cold_runtime = true,
             "-h" | "--help" => {
                 println!(
-                    "usage: natmod-bench [--mpy-ld PATH] [--runs N] [--arch A]... [--cold-runtime]\n       natmod-bench session [--runs N]"
+                    "usage: natmod-bench [--mpy-ld PATH] [--runs N] [--arch A]... [--cold-runtime]\n       natmod-bench session [--runs N]\n       natmod-bench lsp [--saves N] [--make-runs N]"
                 );
                 return;
             }
