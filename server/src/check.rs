@@ -48,6 +48,9 @@ pub fn run(opts: &CheckOptions, out: &mut dyn Write, err: &mut dyn Write) -> i32
             return 1;
         }
     };
+    for l in &report.log {
+        let _ = writeln!(err, "{l}");
+    }
     match opts.format {
         Format::Text => print_text(&report, &dir, out, err),
         Format::Json => {

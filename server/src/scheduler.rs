@@ -177,6 +177,9 @@ async fn publish(
     for m in &report.messages {
         state.client.show_message(MessageType::ERROR, m).await;
     }
+    for m in &report.log {
+        state.client.log_message(MessageType::INFO, m).await;
+    }
     slot.finished.store(generation, Ordering::SeqCst);
     let params = json!({
         "project": lsp_convert::uri(slot.dir()).map(|u| u.as_str().to_string()),

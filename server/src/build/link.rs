@@ -50,9 +50,10 @@ fn session_config(p: &Project, dialect: Dialect) -> SessionConfig {
 }
 
 impl Linker {
-    /// Links the project's objects (as make names them, in SRC order) and, when `write` and
-    /// the link succeeded, writes `$(BUILD)/$(MOD).native.mpy` and `$(MOD).mpy`.
-    pub fn link(&mut self, p: &Project, dialect: Dialect, write: bool) -> LinkResult {
+    /// Links the project's objects (as make names them, in SRC order) and, when the link
+    /// succeeded, writes `$(BUILD)/$(MOD).native.mpy` and, when `write_final`, `$(MOD).mpy`
+    /// (a project with `.py` sources gets it from the merge instead).
+    pub fn link(&mut self, p: &Project, dialect: Dialect, write_final: bool) -> LinkResult {
         let config = session_config(p, dialect);
         let key = format!("{config:?}");
         if self.session.as_ref().map(|s| &s.0) != Some(&key) {
@@ -81,14 +82,22 @@ impl Linker {
                     ok: true,
                     ..LinkResult::default()
                 };
-                if write {
-                    let native = p.abs(&p.native_mpy());
-                    let written = natmod_linker::output::write_atomic(&native, &out.mpy)
-                        .map_err(|e| LinkError::io(&native.to_string_lossy(), &e))
-                        .and_then(|_| session.write_atomic());
-                    match written {
-                        Ok(()) => result.written = Some(p.output_mpy()),
-                        Err(e) => result.diags = self.index.place(p, &[e], &out.facts),
+                let native = p.abs(&p.native_mpy());
+                let written = natmod_linker::output::write_atomic(&native, &out.mpy)
+                    .map_err(|e| LinkError::io(&native.to_string_lossy(), &e))
+                    .and_then(|_| {
+                        if write_final {
+                            session.write_atomic()
+                        } else {
+                            Ok(())
+                        }
+                    });
+                match written {
+                    Ok(()) if write_final => result.written = Some(p.output_mpy()),
+                    Ok(()) => {}
+                    Err(e) => {
+                        result.ok = false;
+                        result.diags = self.index.place(p, &[e], &out.facts);
                     }
                 }
                 result.facts = Some(out.facts);

@@ -1,6 +1,7 @@
 //! One build of a project, as make would do it but in process where it can be: evaluate the
 //! Makefile (when needed), regenerate the qstr config.h, compile changed sources with gcc,
-//! relink with the project's [`natmod_linker::Session`], write the `.mpy`.
+//! relink with the project's [`natmod_linker::Session`], write the `.mpy` (merging in the
+//! `.py` sources with mpy-cross and mpy-tool when SRC has any).
 //!
 //! A [`ProjectBuild`] keeps what survives between builds; [`ProjectBuild::run`] is
 //! synchronous and checks `cancelled` between steps and while tools run.
@@ -9,6 +10,7 @@ pub mod compile;
 pub mod gcc_diag;
 pub mod link;
 pub mod place;
+pub mod python;
 pub mod qstrs;
 
 use crate::config::Config;
@@ -28,6 +30,8 @@ pub struct BuildReport {
     pub diags: Vec<Diag>,
     /// Messages to show the user once (`window/showMessage`).
     pub messages: Vec<String>,
+    /// Lines for the server log (`window/logMessage`).
+    pub log: Vec<String>,
     /// The `.mpy` written.
     pub written: Option<PathBuf>,
     /// Sources compiled (not skipped).
@@ -136,26 +140,17 @@ impl ProjectBuild {
             return Err(RunError::Cancelled);
         }
         if all_ok {
-            let python: Vec<&str> = p.python_sources().collect();
-            if !python.is_empty() {
-                let line = workspace::assignment_line(&makefile_text, "SRC").unwrap_or(0);
-                report.diags.push(Diag::new(
-                    "natmod-lsp",
-                    line_span(&p.makefile, &makefile_text, line),
-                    Severity::Warning,
-                    "python-sources",
-                    format!(
-                        "SRC has Python files ({}): merging them into {}.mpy is not supported \
-                         yet, so natmod-lsp checks the C code but does not write the .mpy (run make)",
-                        python.join(", "),
-                        p.module
-                    ),
-                ));
-            }
-            let r = self.linker.link(&p, dialect, python.is_empty());
+            let has_python = p.python_sources().next().is_some();
+            let r = self.linker.link(&p, dialect, !has_python);
             report.diags.extend(r.diags);
             report.written = r.written;
             report.facts = r.facts;
+            if has_python && r.ok {
+                let merged = python::compile_and_merge(&p, &makefile_text, cancelled)?;
+                report.diags.extend(merged.diags);
+                report.log.extend(merged.log);
+                report.written = merged.written;
+            }
         }
         report.elapsed = start.elapsed();
         Ok(report)

@@ -27,6 +27,9 @@ pub const VARS: &[&str] = &[
     "MPY_EXTERN_SYM_FILE",
     "EXTERN_SYMS",
     "ARCH_FLAGS",
+    "MPY_CROSS",
+    "MPY_CROSS_FLAGS",
+    "MPY_TOOL",
 ];
 
 const GOAL: &str = "natmod-lsp-print-vars";

@@ -46,6 +46,12 @@ pub struct Project {
     pub externs: Option<String>,
     /// `--arch-flags` / `ARCH_FLAGS`.
     pub arch_flags: u64,
+    /// `MPY_CROSS`, split into words (the `.py` compiler).
+    pub mpy_cross: Vec<String>,
+    /// `MPY_CROSS_FLAGS`, split into words (`-march=$(ARCH)`...).
+    pub mpy_cross_flags: Vec<String>,
+    /// `MPY_TOOL`, split into words (`python3 $(MPY_DIR)/tools/mpy-tool.py`).
+    pub mpy_tool: Vec<String>,
 }
 
 impl Project {
@@ -62,7 +68,7 @@ impl Project {
             .filter(|s| s.ends_with(".c") || s.ends_with(".S"))
     }
 
-    /// Python sources in SRC (merging them is not supported yet).
+    /// Python sources in SRC, in order: compiled by mpy-cross and merged after the native code.
     pub fn python_sources(&self) -> impl Iterator<Item = &str> {
         self.sources
             .iter()
@@ -85,6 +91,15 @@ impl Project {
         v.extend(self.cflags.iter().cloned());
         v.extend(["-o".into(), self.object_for(src), "-c".into(), src.into()]);
         v
+    }
+
+    /// The `.mpy` make compiles `src` (a `.py`) to: `$(BUILD)/x.mpy`.
+    pub fn python_mpy_for(&self, src: &str) -> String {
+        format!(
+            "{}/{}.mpy",
+            self.build,
+            src.strip_suffix(".py").unwrap_or(src)
+        )
     }
 
     /// `$(BUILD)/$(MOD).native.mpy`, as make names it.
@@ -268,6 +283,10 @@ fn project_from_vars(
     let cflags = words(vars, "CFLAGS").map_err(|e| bad_words("CFLAGS", e))?;
     let ld_flags = words(vars, "MPY_LD_FLAGS").map_err(|e| bad_words("MPY_LD_FLAGS", e))?;
     let ld = words(vars, "MPY_LD").map_err(|e| bad_words("MPY_LD", e))?;
+    let mpy_cross = words(vars, "MPY_CROSS").map_err(|e| bad_words("MPY_CROSS", e))?;
+    let mpy_cross_flags =
+        words(vars, "MPY_CROSS_FLAGS").map_err(|e| bad_words("MPY_CROSS_FLAGS", e))?;
+    let mpy_tool = words(vars, "MPY_TOOL").map_err(|e| bad_words("MPY_TOOL", e))?;
     let mut libs = Vec::new();
     let mut externs = None;
     let mut arch_flags = parse_int(&get("ARCH_FLAGS"));
@@ -321,6 +340,9 @@ fn project_from_vars(
         libs,
         externs,
         arch_flags,
+        mpy_cross,
+        mpy_cross_flags,
+        mpy_tool,
     })
 }
 
@@ -368,6 +390,8 @@ mod tests {
         assert_eq!(p.config_h, "build/m.config.h");
         assert_eq!(p.compiled_sources().collect::<Vec<_>>(), vec!["a.c", "b.S"]);
         assert_eq!(p.object_for("b.S"), "build/b.o");
+        assert_eq!(p.python_sources().collect::<Vec<_>>(), vec!["c.py"]);
+        assert_eq!(p.python_mpy_for("c.py"), "build/c.mpy");
         std::fs::remove_dir_all(&mpy).unwrap();
     }
 }
