@@ -52,26 +52,15 @@ fn stamp(p: &Project, src: &str, shared: u64) -> Option<u64> {
 fn shared_inputs(p: &Project) -> u64 {
     let mut acc = Vec::new();
     acc.extend(std::fs::read(p.abs(&p.config_h)).unwrap_or_default());
-    let mut dirs = vec![(p.dir.clone(), 0)];
-    while let Some((d, depth)) = dirs.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        let mut entries: Vec<_> = rd.flatten().map(|e| e.path()).collect();
-        entries.sort();
-        for e in entries {
-            let name = e
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            if e.is_dir() {
-                if depth < 2 && !name.starts_with('.') && !name.starts_with("build") {
-                    dirs.push((e, depth + 1));
-                }
-            } else if name.ends_with(".h") && e != p.abs(&p.config_h) {
-                acc.extend(e.to_string_lossy().as_bytes());
-                acc.extend(std::fs::read(&e).unwrap_or_default());
-            }
+    let config_h = p.abs(&p.config_h);
+    for h in p
+        .local_c_files()
+        .into_iter()
+        .filter(|f| f.extension().is_some_and(|x| x == "h"))
+    {
+        if h != config_h {
+            acc.extend(h.to_string_lossy().as_bytes());
+            acc.extend(std::fs::read(&h).unwrap_or_default());
         }
     }
     natmod_linker::session::content_hash(&acc)

@@ -18,37 +18,10 @@ pub struct SourceIndex {
     hashes: HashMap<PathBuf, u64>,
 }
 
-/// The project's C sources and local headers (two directory levels), sorted.
-fn c_files(p: &Project) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = p.compiled_sources().map(|s| p.abs(s)).collect();
-    let mut dirs = vec![(p.dir.clone(), 0)];
-    while let Some((d, depth)) = dirs.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in rd.flatten().map(|e| e.path()) {
-            let name = e
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            if e.is_dir() {
-                if depth < 2 && !name.starts_with('.') && !name.starts_with("build") {
-                    dirs.push((e, depth + 1));
-                }
-            } else if name.ends_with(".h") || name.ends_with(".c") {
-                out.push(e);
-            }
-        }
-    }
-    out.sort();
-    out.dedup();
-    out
-}
-
 impl SourceIndex {
     /// Re-indexes the files of `p` whose content changed, and forgets deleted ones.
     fn refresh(&mut self, p: &Project) {
-        let files = c_files(p);
+        let files = p.local_c_files();
         let gone: Vec<PathBuf> = self
             .hashes
             .keys()

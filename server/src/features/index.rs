@@ -35,35 +35,6 @@ pub struct LiveIndex {
     lists: Mutex<HashMap<PathBuf, FileList>>,
 }
 
-/// The project's C sources and local headers (two directory levels, `build*` and hidden
-/// directories left out), sorted.
-pub fn project_files(p: &Project) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = p.compiled_sources().map(|s| p.abs(s)).collect();
-    let mut dirs = vec![(p.dir.clone(), 0)];
-    while let Some((d, depth)) = dirs.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in rd.flatten().map(|e| e.path()) {
-            let name = e
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            if e.is_dir() {
-                if depth < 2 && !name.starts_with('.') && !name.starts_with("build") {
-                    dirs.push((e, depth + 1));
-                }
-            } else if name.ends_with(".h") || name.ends_with(".c") {
-                out.push(e);
-            }
-        }
-    }
-    out.retain(|f| f.is_file());
-    out.sort();
-    out.dedup();
-    out
-}
-
 impl LiveIndex {
     /// The index of `path` with the current `text`.
     pub fn file(&self, path: &Path, text: &str) -> Arc<FileIndex> {
@@ -109,7 +80,7 @@ impl LiveIndex {
             match lists.get(&p.dir) {
                 Some((t, l)) if t.elapsed() < LIST_TTL => l.clone(),
                 _ => {
-                    let l = Arc::new(project_files(p));
+                    let l = Arc::new(p.local_c_files());
                     lists.insert(p.dir.clone(), (Instant::now(), l.clone()));
                     l
                 }

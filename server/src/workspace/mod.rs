@@ -55,6 +55,35 @@ pub struct Project {
 }
 
 impl Project {
+    /// The project's C sources and local headers: SRC's compiled files plus every `.c`/`.h`
+    /// file up to two directory levels down (hidden and `build*` directories left out),
+    /// sorted and without repeats.
+    pub fn local_c_files(&self) -> Vec<PathBuf> {
+        let mut out: Vec<PathBuf> = self.compiled_sources().map(|s| self.abs(s)).collect();
+        let mut dirs = vec![(self.dir.clone(), 0)];
+        while let Some((d, depth)) = dirs.pop() {
+            let Ok(rd) = std::fs::read_dir(&d) else {
+                continue;
+            };
+            for e in rd.flatten().map(|e| e.path()) {
+                let name = e
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                if e.is_dir() {
+                    if depth < 2 && !name.starts_with('.') && !name.starts_with("build") {
+                        dirs.push((e, depth + 1));
+                    }
+                } else if name.ends_with(".h") || name.ends_with(".c") {
+                    out.push(e);
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
     /// `path` (relative to the project) made absolute.
     pub fn abs(&self, path: &str) -> PathBuf {
         self.dir.join(path)
