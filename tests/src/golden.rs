@@ -18,6 +18,16 @@ pub fn entries() -> Vec<Entry> {
     v["entries"].as_array().expect("entries").clone()
 }
 
+/// An entry's natmod-ld command line.
+pub fn argv(e: &Entry) -> Vec<String> {
+    e["argv"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_string())
+        .collect()
+}
+
 /// The golden data directory.
 pub fn golden_dir() -> PathBuf {
     crate::shared_dir().join("data/golden")
@@ -71,12 +81,7 @@ pub fn run_entry(e: &Entry, scratch_root: &Path) -> Run {
         .unwrap()
         .map(|x| x.unwrap().file_name())
         .collect();
-    let argv: Vec<String> = e["argv"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a.as_str().unwrap().to_string())
-        .collect();
+    let argv: Vec<String> = argv(e);
     let out = Command::new(crate::natmod_ld())
         .args(&argv)
         .current_dir(&work)
@@ -147,12 +152,7 @@ pub fn crash_we_link(e: &Entry) -> Option<&'static str> {
 pub fn crash_expectation(e: &Entry) -> Vec<String> {
     let case = e["case"].as_str().unwrap();
     let variant = e["variant"].as_str().unwrap();
-    let argv: Vec<String> = e["argv"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a.as_str().unwrap().to_string())
-        .collect();
+    let argv: Vec<String> = argv(e);
     let after = |flag: &str| {
         argv.iter()
             .position(|a| a == flag)
@@ -241,12 +241,7 @@ pub fn entry_jump_check(e: &Entry, ours: &[u8], reference: &[u8]) -> Result<Stri
 /// The text offset of `mpy_init` when natmod-linker links the entry.
 fn entry_address(e: &Entry) -> Result<u64, String> {
     let dir = golden_dir().join(e["dir"].as_str().unwrap());
-    let argv: Vec<String> = e["argv"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a.as_str().unwrap().to_string())
-        .collect();
+    let argv: Vec<String> = argv(e);
     let arch = argv[argv.iter().position(|a| a == "--arch").unwrap() + 1].clone();
     let objs: Vec<String> = argv
         .iter()
@@ -289,12 +284,7 @@ pub const UNFLAGGED_XTENSA_ADDEND_BUGS: &[&str] = &[
 /// The `--arch` and object paths of a link entry.
 fn entry_arch_objects(e: &Entry) -> (String, Vec<String>) {
     let dir = golden_dir().join(e["dir"].as_str().unwrap());
-    let argv: Vec<&str> = e["argv"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a.as_str().unwrap())
-        .collect();
+    let argv = argv(e);
     let arch = argv[argv.iter().position(|a| *a == "--arch").unwrap() + 1].to_string();
     let objs = argv
         .iter()

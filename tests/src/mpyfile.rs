@@ -1,5 +1,5 @@
-//! A minimal reader for native `.mpy` files: enough to check what the tests need (header,
-//! source name, machine code).
+//! A reader for native `.mpy` files, the way `py/persistentcode.c` reads them: header,
+//! source name, machine code, sizes and the loader's relocation stream.
 
 /// The parts of a native `.mpy` the tests look at.
 #[derive(Debug, Clone)]
@@ -12,6 +12,8 @@ pub struct MpyFile {
     pub source_name: Option<String>,
     /// Machine code.
     pub text: Vec<u8>,
+    /// Loader relocations, one per word: (base 0 = text / 1 = rodata, word index, kind).
+    pub relocs: Vec<(u8, u64, u64)>,
 }
 
 fn read_uint(b: &[u8], i: &mut usize) -> u64 {
@@ -26,7 +28,7 @@ fn read_uint(b: &[u8], i: &mut usize) -> u64 {
     }
 }
 
-/// Parses the header, qstr table and text of a native `.mpy`.
+/// Parses a whole native `.mpy`, asserting nothing follows the relocation stream.
 pub fn parse(b: &[u8]) -> MpyFile {
     assert_eq!(&b[..2], b"M\x06", "not a .mpy v6");
     let flags = b[2];
@@ -51,11 +53,53 @@ pub fn parse(b: &[u8]) -> MpyFile {
     }
     let kind_len = read_uint(b, &mut i);
     let len = (kind_len >> 3) as usize;
+    let text = b[i..i + len].to_vec();
+    i += len;
+    let scope = read_uint(b, &mut i);
+    let rodata = if scope & 0x20 != 0 {
+        read_uint(b, &mut i) as usize
+    } else {
+        0
+    };
+    if scope & 0x40 != 0 {
+        read_uint(b, &mut i);
+    }
+    i += rodata;
+    let mut relocs = Vec::new();
+    let (mut base, mut word) = (0u8, 0u64);
+    loop {
+        let mut op = b[i] as u64;
+        i += 1;
+        if op == 0xff {
+            break;
+        }
+        if op & 1 != 0 {
+            let a = read_uint(b, &mut i);
+            base = (a & 1) as u8;
+            word = a >> 1;
+        }
+        op >>= 1;
+        let mut n = 1;
+        let kind = if op <= 5 {
+            if op & 1 != 0 {
+                n = read_uint(b, &mut i);
+            }
+            op >> 1
+        } else {
+            op
+        };
+        for _ in 0..n {
+            relocs.push((base, word, kind));
+            word += 1;
+        }
+    }
+    assert_eq!(i, b.len(), "bytes after the relocation stream");
     MpyFile {
         arch: flags >> 2 & 0xf,
         arch_flags,
         source_name,
-        text: b[i..i + len].to_vec(),
+        text,
+        relocs,
     }
 }
 

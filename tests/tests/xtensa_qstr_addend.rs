@@ -11,86 +11,6 @@
 
 use natmod_tests::golden::{entries, golden_dir};
 
-/// The parts of a native `.mpy` this test needs.
-struct Module {
-    text: Vec<u8>,
-    /// Loader relocations: (base 0 = text / 1 = rodata, word index, kind).
-    relocs: Vec<(u8, u64, u64)>,
-}
-
-fn read_uint(b: &[u8], i: &mut usize) -> u64 {
-    let mut v = 0u64;
-    loop {
-        let c = b[*i];
-        *i += 1;
-        v = (v << 7) | (c & 0x7f) as u64;
-        if c & 0x80 == 0 {
-            return v;
-        }
-    }
-}
-
-/// Decodes header, qstrs, text, sizes, rodata and the relocation stream, the way
-/// `py/persistentcode.c` reads them.
-fn decode(b: &[u8]) -> Module {
-    assert_eq!(&b[..2], b"M\x06");
-    let mut i = 4;
-    if b[2] & 0x40 != 0 {
-        read_uint(b, &mut i);
-    }
-    let n_qstr = read_uint(b, &mut i);
-    read_uint(b, &mut i);
-    for _ in 0..n_qstr {
-        let v = read_uint(b, &mut i);
-        if v & 1 == 0 {
-            i += (v >> 1) as usize + 1;
-        }
-    }
-    let len = (read_uint(b, &mut i) >> 3) as usize;
-    let text = b[i..i + len].to_vec();
-    i += len;
-    let scope = read_uint(b, &mut i);
-    let rodata = if scope & 0x20 != 0 {
-        read_uint(b, &mut i) as usize
-    } else {
-        0
-    };
-    if scope & 0x40 != 0 {
-        read_uint(b, &mut i);
-    }
-    i += rodata;
-    let mut relocs = Vec::new();
-    let (mut base, mut word) = (0u8, 0u64);
-    loop {
-        let mut op = b[i] as u64;
-        i += 1;
-        if op == 0xff {
-            break;
-        }
-        if op & 1 != 0 {
-            let a = read_uint(b, &mut i);
-            base = (a & 1) as u8;
-            word = a >> 1;
-        }
-        op >>= 1;
-        let mut n = 1;
-        let kind = if op <= 5 {
-            if op & 1 != 0 {
-                n = read_uint(b, &mut i);
-            }
-            op >> 1
-        } else {
-            op
-        };
-        for _ in 0..n {
-            relocs.push((base, word, kind));
-            word += 1;
-        }
-    }
-    assert_eq!(i, b.len(), "bytes after the relocation stream");
-    Module { text, relocs }
-}
-
 /// The address an `l32r` at `pc` loads from (Xtensa ISA: the 16-bit offset is extended with
 /// ones, scaled by 4 and added to the word-aligned PC + 3).
 fn l32r_target(text: &[u8], pc: usize) -> u64 {
@@ -127,7 +47,7 @@ fn check(arch: &str) {
     let out = natmod_linker::link(&config, objects, &[], None)
         .unwrap_or_else(|f| panic!("link failed: {:?}", f.errors));
     assert_eq!(out.got_entries, 3, "mp_fun_table, the table, the table + 2");
-    let m = decode(&out.mpy);
+    let m = natmod_tests::mpyfile::parse(&out.mpy);
     let kind_of = |at: u64| {
         assert_eq!(at % 4, 0);
         m.relocs

@@ -115,12 +115,7 @@ pub fn run(opts: &Options) -> Report {
         "{} must be an ok link",
         opts.case
     );
-    let argv: Vec<String> = entry["argv"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a.as_str().unwrap().to_string())
-        .collect();
+    let argv: Vec<String> = natmod_tests::golden::argv(&entry);
     let out_name = argv[argv.iter().position(|a| a == "-o").expect("-o") + 1].clone();
     let new = std::fs::read(golden_dir().join(entry["expected"]["output"].as_str().unwrap()))
         .expect("golden expected output");

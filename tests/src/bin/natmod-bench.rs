@@ -96,12 +96,7 @@ fn main() {
         {
             continue;
         }
-        let argv: Vec<String> = e["argv"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| a.as_str().unwrap().to_string())
-            .collect();
+        let argv: Vec<String> = natmod_tests::golden::argv(&e);
         let uses_libs = argv.iter().any(|a| a == "-l");
         if cold_runtime != uses_libs {
             continue;
