@@ -24,13 +24,18 @@ cargo fuzz build -s none
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 # target:max_len (bytes), as in fuzz/README.md
-for spec in elf_link:20000 archive:8192 externs:2048 qstr:2048; do
+for spec in elf_link:20000 archive:8192 externs:2048 qstr:2048 lsp:2048; do
     t=${spec%%:*}
     max_len=${spec#*:}
     mkdir -p "$scratch/$t"
     log="$scratch/$t.log"
+    # A target's libFuzzer dictionary, if it has one (fuzz/TARGET.dict).
+    dict=()
+    if [ -f "$t.dict" ]; then
+        dict=(-dict="$t.dict")
+    fi
     if ! cargo fuzz run -s none "$t" "$scratch/$t" "corpus/$t" -- \
-        -max_len="$max_len" -rss_limit_mb=2048 -timeout=10 \
+        ${dict[@]+"${dict[@]}"} -max_len="$max_len" -rss_limit_mb=2048 -timeout=10 \
         -max_total_time="$secs" -print_final_stats=1 >"$log" 2>&1; then
         tail -n 60 "$log"
         echo "fuzz-smoke: $t FAILED (input saved under fuzz/artifacts/$t/)" >&2

@@ -17,7 +17,7 @@ use natmod_linker::{link, Dialect, LinkError};
 fuzz_target!(|data: &[u8]| {
     let archives = if data.starts_with(b"!<arch>\n") {
         // No file is read for an archive: the library's own entry point.
-        load_lib_bytes("fuzz.a", data.to_vec(), 0)
+        load_lib_bytes("fuzz.a", data.to_vec())
     } else {
         let mut read = |p: &str| -> Result<Vec<u8>, LinkError> {
             if p == "fuzz.a" {

@@ -27,7 +27,9 @@ fn dir_and_name(path: &Path) -> (&Path, String) {
     (dir, name)
 }
 
-fn temp_path_for(path: &Path) -> PathBuf {
+/// A fresh temporary path beside `path` (`.NAME.PID.N.tmp`), for a writer that fills it by
+/// other means (a tool's `-o`) and renames it over `path`; see [`remove_stale_temps`].
+pub fn temp_path_for(path: &Path) -> PathBuf {
     let (dir, name) = dir_and_name(path);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()))

@@ -57,7 +57,8 @@ impl Backend {
             .iter()
             .map(|s| {
                 json!({
-                    "makefile": s.makefile,
+                    // (A path that is not UTF-8 has no exact JSON string: lossy here.)
+                    "makefile": s.makefile.to_string_lossy(),
                     "generation": s.generation.load(Ordering::SeqCst),
                     "finished": s.finished.load(Ordering::SeqCst),
                 })

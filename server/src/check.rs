@@ -40,7 +40,14 @@ pub fn run(opts: &CheckOptions, out: &mut dyn Write, err: &mut dyn Write) -> i32
     };
     let mut config = opts.config.clone();
     config.trusted = true;
-    let mut build = ProjectBuild::new(makefile);
+    // The workspace of a command-line check: the current directory when it holds the
+    // project, else the project directory.
+    let workspace = std::env::current_dir()
+        .ok()
+        .and_then(|c| c.canonicalize().ok())
+        .filter(|c| dir.starts_with(c))
+        .unwrap_or_else(|| dir.clone());
+    let mut build = ProjectBuild::new(makefile, vec![workspace]);
     let report = match build.run(&config, &|| false) {
         Ok(r) => r,
         Err(e) => {

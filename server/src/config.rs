@@ -17,7 +17,12 @@ pub struct Config {
     pub make_variables: BTreeMap<String, String>,
     /// How long to wait after a save for more saves before building.
     pub debounce: Duration,
+    /// How long evaluating a Makefile with make may take before make is killed.
+    pub make_timeout: Duration,
 }
+
+/// The shortest and longest `makeTimeoutMs` accepted (values outside are clamped).
+const MAKE_TIMEOUT_MS: (u64, u64) = (1_000, 600_000);
 
 impl Default for Config {
     fn default() -> Self {
@@ -27,13 +32,15 @@ impl Default for Config {
             mpy_dir: None,
             make_variables: BTreeMap::new(),
             debounce: Duration::from_millis(40),
+            make_timeout: Duration::from_secs(20),
         }
     }
 }
 
 impl Config {
     /// Reads `initializationOptions` (`{"trusted": true, "arch": "armv7m", "mpyDir": "...",
-    /// "makeVariables": {"CROSS": "..."}, "debounceMs": 40}`; also accepted under `"natmod"`).
+    /// "makeVariables": {"CROSS": "..."}, "debounceMs": 40, "makeTimeoutMs": 20000}`; also
+    /// accepted under `"natmod"`).
     pub fn from_init_options(v: Option<&Value>) -> Config {
         let mut c = Config::default();
         if let Some(v) = v {
@@ -73,6 +80,10 @@ impl Config {
         }
         if let Some(ms) = v.get("debounceMs").and_then(Value::as_u64) {
             self.debounce = Duration::from_millis(ms.min(10_000));
+        }
+        if let Some(ms) = v.get("makeTimeoutMs").and_then(Value::as_u64) {
+            let (lo, hi) = MAKE_TIMEOUT_MS;
+            self.make_timeout = Duration::from_millis(ms.clamp(lo, hi));
         }
         *self != before
     }
@@ -116,6 +127,11 @@ mod tests {
         assert!(c2.apply_settings(&json!({"natmod": {"arch": "x64", "trusted": false}})));
         assert!(c2.trusted, "settings cannot change trust");
         assert_eq!(c2.arch.as_deref(), Some("x64"));
+        assert_eq!(c2.make_timeout, Duration::from_secs(20));
+        assert!(c2.apply_settings(&json!({"makeTimeoutMs": 1})));
+        assert_eq!(c2.make_timeout, Duration::from_secs(1), "clamped up");
+        c2.apply_settings(&json!({"natmod": {"makeTimeoutMs": 99_000_000}}));
+        assert_eq!(c2.make_timeout, Duration::from_secs(600), "clamped down");
         assert!(!Config::from_init_options(None).trusted);
         assert!(!Config::from_init_options(Some(&json!("garbage"))).trusted);
     }

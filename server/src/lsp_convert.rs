@@ -24,7 +24,7 @@ impl Texts {
     pub fn get(&mut self, path: &Path) -> &str {
         self.cache
             .entry(path.to_path_buf())
-            .or_insert_with(|| std::fs::read_to_string(path).unwrap_or_default())
+            .or_insert_with(|| text::read_lossy(path).unwrap_or_default())
     }
 
     /// Uses `text` as the text of `path` (an open document's, not the disk's).
@@ -42,9 +42,9 @@ impl Texts {
     }
 }
 
-/// The `file://` URI of a path.
+/// The `file://` URI of a path, byte for byte (see [`crate::file_uri`]).
 pub fn uri(path: &Path) -> Option<Uri> {
-    Uri::from_file_path(path)
+    crate::file_uri::from_path(path)
 }
 
 fn severity(s: Severity) -> DiagnosticSeverity {

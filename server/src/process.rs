@@ -1,8 +1,13 @@
 //! Running external tools (make, gcc) with a timeout, an output-size cap and cancellation.
+//!
+//! Each tool runs in a process group of its own, and the whole group is killed when the tool
+//! times out, is cancelled or exits: a `$(shell sleep 1000)` under make dies with make, and
+//! nothing it left behind keeps the output pipes (and so this module) waiting.
 
+use std::collections::VecDeque;
 use std::io::Read;
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Child, Command, Stdio};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Limits for one tool run.
@@ -10,7 +15,7 @@ use std::time::{Duration, Instant};
 pub struct Limits {
     /// Kill the tool after this long.
     pub timeout: Duration,
-    /// Keep at most this many bytes of each of stdout and stderr.
+    /// Keep at most this many bytes of each of stdout and stderr (the first and last halves).
     pub max_output: usize,
 }
 
@@ -30,9 +35,9 @@ pub struct RunOutput {
     pub success: bool,
     /// Exit code, if it exited normally.
     pub code: Option<i32>,
-    /// Captured stdout (cut at the cap).
+    /// Captured stdout (its middle cut out when over the cap).
     pub stdout: Vec<u8>,
-    /// Captured stderr (cut at the cap).
+    /// Captured stderr (its middle cut out when over the cap).
     pub stderr: Vec<u8>,
     /// Whether some output was dropped because of the cap.
     pub truncated: bool,
@@ -55,34 +60,87 @@ impl std::fmt::Display for RunError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             RunError::NotFound(p) => write!(f, "{p}: command not found"),
-            RunError::Timeout(p, d) => write!(f, "{p} timed out after {} s", d.as_secs()),
+            RunError::Timeout(p, d) => {
+                write!(f, "{p} timed out after {} s and was killed", secs(*d))
+            }
             RunError::Cancelled => f.write_str("cancelled"),
             RunError::Io(e) => f.write_str(e),
         }
     }
 }
 
-fn read_capped(mut r: impl Read, cap: usize) -> (Vec<u8>, bool) {
-    let mut out = Vec::new();
-    let mut buf = [0u8; 8192];
-    let mut truncated = false;
-    loop {
-        match r.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => {
-                let room = cap.saturating_sub(out.len());
-                if n > room {
-                    truncated = true;
-                }
-                out.extend_from_slice(&buf[..n.min(room)]);
-            }
+/// `d` in seconds for messages: `20`, `1.5`.
+pub fn secs(d: Duration) -> String {
+    format!("{}", (d.as_millis() as f64 / 100.0).round() / 10.0)
+}
+
+/// One stream's output under a cap: its first half and its last half are kept (gcc's first
+/// errors come first, make's fatal error last); the middle of a longer stream is dropped.
+struct Capped {
+    head: Vec<u8>,
+    tail: VecDeque<u8>,
+    cap: usize,
+    total: usize,
+}
+
+impl Capped {
+    fn new(cap: usize) -> Capped {
+        Capped {
+            head: Vec::new(),
+            tail: VecDeque::new(),
+            cap,
+            total: 0,
         }
     }
-    (out, truncated)
+
+    fn push(&mut self, data: &[u8]) {
+        self.total += data.len();
+        let room = (self.cap - self.cap / 2).saturating_sub(self.head.len());
+        let (head, rest) = data.split_at(room.min(data.len()));
+        self.head.extend_from_slice(head);
+        let tail_cap = self.cap / 2;
+        let rest = &rest[rest.len().saturating_sub(tail_cap)..];
+        let drop = (self.tail.len() + rest.len()).saturating_sub(tail_cap);
+        self.tail.drain(..drop);
+        self.tail.extend(rest);
+    }
+
+    /// The kept bytes and whether any were dropped.
+    fn take(&mut self) -> (Vec<u8>, bool) {
+        let mut out = std::mem::take(&mut self.head);
+        out.extend(self.tail.drain(..));
+        (out, self.total > self.cap)
+    }
+}
+
+/// Makes `cmd` start a process group of its own (see [`kill_group`]).
+fn own_group(cmd: &mut Command) {
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(cmd, 0);
+}
+
+/// Kills every process in the group `child` leads (the child itself, if still running).
+fn kill_group(child: &mut Child) {
+    #[cfg(unix)]
+    {
+        extern "C" {
+            fn kill(pid: i32, sig: i32) -> i32;
+        }
+        const SIGKILL: i32 = 9;
+        if let Ok(pgid) = i32::try_from(child.id()) {
+            // SAFETY: kill(2) takes two integers and touches no memory of this process.
+            unsafe { kill(-pgid, SIGKILL) };
+        }
+    }
+    let _ = child.kill();
 }
 
 /// How often a running tool is checked for cancellation and its timeout.
 const POLL: Duration = Duration::from_millis(10);
+
+/// How long output is still read after the tool's group was killed: only a process that
+/// left the group (`setsid`) can hold the pipes open that long, and it is not waited for.
+const DRAIN: Duration = Duration::from_secs(1);
 
 /// Runs `cmd` to completion (stdin closed), polling `cancelled` while it runs.
 ///
@@ -100,19 +158,29 @@ pub fn run(
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    own_group(&mut cmd);
     let mut child = cmd.spawn().map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => RunError::NotFound(program.clone()),
         _ => RunError::Io(format!("cannot run {program}: {e}")),
     })?;
     let cap = limits.max_output;
     let (closed_tx, closed) = mpsc::channel::<()>();
-    let reader = |r: Box<dyn Read + Send>| {
-        let tx = closed_tx.clone();
+    let reader = |mut r: Box<dyn Read + Send>| {
+        let kept = Arc::new(Mutex::new(Capped::new(cap)));
+        let (into, tx) = (kept.clone(), closed_tx.clone());
         std::thread::spawn(move || {
-            let out = read_capped(r, cap);
+            let mut buf = [0u8; 8192];
+            loop {
+                match r.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => crate::state::lock(&into).push(&buf[..n]),
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(_) => break,
+                }
+            }
             let _ = tx.send(());
-            out
-        })
+        });
+        kept
     };
     let out = child.stdout.take().map(|s| reader(Box::new(s)));
     let err = child.stderr.take().map(|s| reader(Box::new(s)));
@@ -136,7 +204,7 @@ pub fn run(
             None
         };
         if let Some(e) = stop {
-            let _ = child.kill();
+            kill_group(&mut child);
             let _ = child.wait();
             break Err(e);
         }
@@ -151,11 +219,22 @@ pub fn run(
             backoff = (backoff * 2).min(POLL);
         }
     };
-    let join = |h: Option<std::thread::JoinHandle<(Vec<u8>, bool)>>| {
-        h.and_then(|h| h.join().ok()).unwrap_or_default()
+    // What the tool left running in its group would hold the pipes open: it goes too.
+    if open > 0 {
+        kill_group(&mut child);
+    }
+    let drained = Instant::now() + DRAIN;
+    while open > 0 {
+        match closed.recv_timeout(drained.saturating_duration_since(Instant::now())) {
+            Ok(()) => open -= 1,
+            Err(_) => break,
+        }
+    }
+    let take = |k: Option<Arc<Mutex<Capped>>>| {
+        k.map(|k| crate::state::lock(&k).take()).unwrap_or_default()
     };
-    let (stdout, t1) = join(out);
-    let (stderr, t2) = join(err);
+    let (stdout, t1) = take(out);
+    let (stderr, t2) = take(err);
     let status = status?;
     Ok(RunOutput {
         success: status.success(),
@@ -225,10 +304,53 @@ mod tests {
         let o = run(c, Limits::default(), &|| false).unwrap();
         assert_eq!(o.code, Some(4));
         assert!(t.elapsed() >= Duration::from_millis(300));
+        // A stream over the cap keeps its first and last halves.
+        let mut c = Command::new("sh");
+        c.args(["-c", "printf start; yes | head -c 100000; printf end"]);
+        let lim = Limits {
+            max_output: 10,
+            ..Limits::default()
+        };
+        let o = run(c, lim, &|| false).unwrap();
+        assert!(o.truncated);
+        assert_eq!(&o.stdout[..], b"starty\nend");
         let c = Command::new("natmod-lsp-no-such-tool");
         assert!(matches!(
             run(c, Limits::default(), &|| false),
             Err(RunError::NotFound(_))
         ));
+    }
+
+    #[test]
+    fn kills_what_the_tool_started_with_it() {
+        // make's `$(shell ...)` children hold the output pipes: they die with the tool.
+        let mut c = Command::new("sh");
+        c.args(["-c", "sleep 31.4159 & sleep 31.4159; echo never"]);
+        let lim = Limits {
+            timeout: Duration::from_millis(200),
+            ..Limits::default()
+        };
+        let t = Instant::now();
+        assert!(matches!(run(c, lim, &|| false), Err(RunError::Timeout(..))));
+        assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+        // And a tool that exits leaving a child behind does not leave it running either.
+        let mut c = Command::new("sh");
+        c.args(["-c", "sleep 31.4159 & echo started"]);
+        let t = Instant::now();
+        let o = run(c, Limits::default(), &|| false).unwrap();
+        assert_eq!(o.stdout, b"started\n");
+        assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+        assert_eq!(running("31.4159"), 0, "a sleep was left running");
+    }
+
+    /// How many processes have `arg` in their command line (Linux /proc).
+    fn running(arg: &str) -> usize {
+        let Ok(rd) = std::fs::read_dir("/proc") else {
+            return 0;
+        };
+        rd.flatten()
+            .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+            .filter(|c| c.split(|b| *b == 0).any(|w| w == arg.as_bytes()))
+            .count()
     }
 }

@@ -59,7 +59,7 @@ async fn run_build(
     let config = lock(&state.config).clone();
     let stale = slot.stale_makefile.swap(false, Ordering::SeqCst);
     let cancel = newest.clone();
-    let task = tokio::task::spawn_blocking(move || {
+    let mut task = tokio::task::spawn_blocking(move || {
         let mut build = guard;
         if stale {
             build.invalidate();
@@ -72,8 +72,31 @@ async fn run_build(
         }
         report
     });
-    let progress = begin_progress(&state, &slot, generation).await;
-    let result = task.await;
+    // The build never waits on the client: when it finishes before the client has answered
+    // `window/workDoneProgress/create`, it publishes without progress.
+    let mut done = None;
+    let mut progress = None;
+    if let Some(created) = create_progress(&state, progress_token(&slot, generation)) {
+        tokio::select! {
+            biased;
+            r = &mut task => done = Some(r),
+            created = created => {
+                if let Ok(Some(token)) = created {
+                    let name = slot
+                        .dir()
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    let title = format!("natmod: building {name}");
+                    progress = Some(state.client.progress(token, title).begin().await);
+                }
+            }
+        }
+    }
+    let result = match done {
+        Some(r) => r,
+        None => task.await,
+    };
     if let Some(p) = progress {
         p.finish().await;
     }
@@ -86,43 +109,49 @@ async fn run_build(
     publish(&state, &slot, generation, report).await;
 }
 
-async fn begin_progress(
-    state: &ServerState,
-    slot: &ProjectSlot,
-    generation: u64,
-) -> Option<
-    tower_lsp_server::OngoingProgress<
-        tower_lsp_server::Unbounded,
-        tower_lsp_server::NotCancellable,
-    >,
-> {
+/// How long the client may take to answer `window/workDoneProgress/create`.
+const PROGRESS_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The progress token of build `generation` of `slot`.
+fn progress_token(slot: &ProjectSlot, generation: u64) -> ProgressToken {
+    ProgressToken::String(format!(
+        "natmod-build-{}-{generation}",
+        slot.dir().display()
+    ))
+}
+
+/// Asks the client, in the background, to create `token` when it shows progress; the task
+/// yields the token once created. A client that does not answer within [`PROGRESS_TIMEOUT`]
+/// is not asked again this session (said once in the log), so unanswered requests do not
+/// pile up.
+fn create_progress(
+    state: &Arc<ServerState>,
+    token: ProgressToken,
+) -> Option<tokio::task::JoinHandle<Option<ProgressToken>>> {
     if !state.progress.load(Ordering::SeqCst) {
         return None;
     }
-    let token = ProgressToken::String(format!(
-        "natmod-build-{}-{generation}",
-        slot.dir().display()
-    ));
-    let created = tokio::time::timeout(
-        Duration::from_secs(2),
-        state.client.create_work_done_progress(token.clone()),
-    )
-    .await;
-    if !matches!(created, Ok(Ok(()))) {
-        return None;
-    }
-    let name = slot
-        .dir()
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    Some(
-        state
-            .client
-            .progress(token, format!("natmod: building {name}"))
-            .begin()
-            .await,
-    )
+    let state = state.clone();
+    Some(tokio::spawn(async move {
+        let asked = state.client.create_work_done_progress(token.clone());
+        match tokio::time::timeout(PROGRESS_TIMEOUT, asked).await {
+            Ok(Ok(())) => Some(token),
+            Ok(Err(_)) => None,
+            Err(_) => {
+                if state.progress.swap(false, Ordering::SeqCst) {
+                    state
+                        .client
+                        .log_message(
+                            MessageType::WARNING,
+                            "natmod-lsp: the client did not answer window/workDoneProgress/create \
+                             within 2 s; build progress is off for this session",
+                        )
+                        .await;
+                }
+                None
+            }
+        }
+    }))
 }
 
 /// Publishes a build's diagnostics (clearing files that no longer have any), shows its
@@ -188,7 +217,7 @@ async fn publish(
         "diagnostics": report.diags.len(),
         "configured": report.configured,
         "compiled": report.compiled,
-        "written": report.written,
+        "written": report.written.as_ref().map(|w| w.to_string_lossy()),
         "elapsedMs": report.elapsed.as_secs_f64() * 1000.0,
     });
     features::after_build(state, slot, &report, live_changed).await;

@@ -37,9 +37,12 @@ pub struct ProjectSlot {
 }
 
 impl ProjectSlot {
-    fn new(makefile: PathBuf) -> ProjectSlot {
+    fn new(makefile: PathBuf, workspace: Vec<PathBuf>) -> ProjectSlot {
         ProjectSlot {
-            build: Arc::new(tokio::sync::Mutex::new(ProjectBuild::new(makefile.clone()))),
+            build: Arc::new(tokio::sync::Mutex::new(ProjectBuild::new(
+                makefile.clone(),
+                workspace,
+            ))),
             makefile,
             generation: AtomicU64::new(0),
             finished: AtomicU64::new(0),
@@ -76,12 +79,9 @@ pub struct ServerState {
     pub features: crate::features::FeatureState,
 }
 
-/// The file path of a `file:` URI.
+/// The file path of a `file:` URI, byte for byte (see [`crate::file_uri`]).
 pub fn path_of(uri: &Uri) -> Option<PathBuf> {
-    if uri.scheme().as_str() != "file" {
-        return None;
-    }
-    uri.to_file_path().map(|p| p.into_owned())
+    crate::file_uri::to_path(uri)
 }
 
 /// Whether saving `path` can change a build of the project in `dir`.
@@ -116,9 +116,10 @@ impl ServerState {
 
     /// The slot for the project Makefile `makefile`, made on first use.
     pub fn slot(&self, makefile: &Path) -> Arc<ProjectSlot> {
+        let workspace = lock(&self.roots).clone();
         lock(&self.projects)
             .entry(makefile.to_path_buf())
-            .or_insert_with(|| Arc::new(ProjectSlot::new(makefile.to_path_buf())))
+            .or_insert_with(|| Arc::new(ProjectSlot::new(makefile.to_path_buf(), workspace)))
             .clone()
     }
 

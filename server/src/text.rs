@@ -85,6 +85,16 @@ impl Documents {
     }
 }
 
+/// The text of `path` as an editor shows it: bytes that are not UTF-8 become U+FFFD, so the
+/// lines (and the columns before such a byte) stay where they are.
+pub fn read_lossy(path: &Path) -> Option<String> {
+    let bytes = std::fs::read(path).ok()?;
+    Some(match String::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    })
+}
+
 /// The UTF-16 column of byte column `col` in `line` (clamped, and snapped back to a char
 /// boundary).
 pub fn utf16_col(line: &str, col: u32) -> u32 {

@@ -14,7 +14,7 @@ const MAX_BODY: usize = 64 << 20;
 const MAX_HEADER_LINE: u64 = 8 << 10;
 
 /// One frame read from the client.
-enum Frame {
+pub enum Frame {
     /// A body.
     Body(Vec<u8>),
     /// A frame that cannot be used (no Content-Length, too big).
@@ -22,7 +22,7 @@ enum Frame {
 }
 
 /// Reads one frame; `None` at end of input.
-async fn read_frame<R: AsyncBufRead + Unpin>(r: &mut R) -> std::io::Result<Option<Frame>> {
+pub async fn read_frame<R: AsyncBufRead + Unpin>(r: &mut R) -> std::io::Result<Option<Frame>> {
     let mut len: Option<Result<usize, ()>> = None;
     let mut saw_header = false;
     loop {
@@ -68,6 +68,15 @@ fn frame(body: &[u8]) -> Vec<u8> {
     out
 }
 
+/// A message as tower-lsp-server's codec decodes it (its own `Message` is private).
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum Message {
+    Response(Response),
+    Request(Request),
+}
+
 /// The error response for a body tower-lsp-server cannot take, or `None` if it can.
 pub fn reject(body: &[u8]) -> Option<Value> {
     let v: Value = match serde_json::from_slice(body) {
@@ -77,9 +86,9 @@ pub fn reject(body: &[u8]) -> Option<Value> {
                 "error": {"code": -32700, "message": "Parse error"}}))
         }
     };
-    if serde_json::from_value::<Request>(v.clone()).is_ok()
-        || serde_json::from_value::<Response>(v.clone()).is_ok()
-    {
+    // Decoded from the text as the codec does, not from `v`: a `Value` keeps the last of
+    // duplicate keys, where the codec refuses the message (and then reads no more).
+    if std::str::from_utf8(body).is_ok_and(|t| serde_json::from_str::<Message>(t).is_ok()) {
         return None;
     }
     let id = v
@@ -184,6 +193,43 @@ mod tests {
         assert!(reject(br#"{"jsonrpc":"2.0","id":1,"method":"shutdown"}"#).is_none());
         assert!(reject(br#"{"jsonrpc":"2.0","method":"exit"}"#).is_none());
         assert!(reject(br#"{"jsonrpc":"2.0","id":1,"result":null}"#).is_none());
+        // Found by the `lsp` fuzz target: tower-lsp-server refuses duplicate keys.
+        let dup = reject(br#"{"jsonrpc":"2.0","id":3,"method":"x","method":"shutdown"}"#);
+        assert_eq!(dup.unwrap()["id"], 3);
+        assert!(reject(br#"{"jsonrpc":"2.0","params":1,"params":{}}"#).is_some());
+    }
+
+    /// Serves `input` (then end of input) and returns the messages written.
+    async fn session(input: &[u8]) -> Vec<Value> {
+        let (mut client, server_in) = tokio::io::duplex(1 << 16);
+        let (server_out, out) = tokio::io::duplex(1 << 16);
+        client.write_all(input).await.unwrap();
+        drop(client);
+        let reader = tokio::spawn(async move {
+            let mut r = tokio::io::BufReader::new(out);
+            let mut msgs = Vec::new();
+            while let Ok(Some(Frame::Body(b))) = read_frame(&mut r).await {
+                msgs.push(serde_json::from_slice(&b).unwrap());
+            }
+            msgs
+        });
+        serve(server_in, server_out).await;
+        reader.await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_duplicate_key_does_not_stop_the_server() {
+        let mut input = Vec::new();
+        for body in [
+            r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{},"params":{}}"#,
+            r#"{"jsonrpc":"2.0","id":2,"method":"shutdown"}"#,
+        ] {
+            input.extend(frame(body.as_bytes()));
+        }
+        let msgs = session(&input).await;
+        let answer = |id: i64| msgs.iter().find(|m| m["id"] == id);
+        assert_eq!(answer(1).unwrap()["error"]["code"], -32600, "{msgs:?}");
+        assert!(answer(2).is_some(), "still reading after it: {msgs:?}");
     }
 
     #[tokio::test]

@@ -4,6 +4,7 @@
 pub mod argv;
 pub mod features_bench;
 pub mod golden;
+pub mod ld_cli;
 pub mod lsp_bench;
 pub mod lsp_client;
 pub mod lsp_scenario;

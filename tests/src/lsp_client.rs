@@ -60,10 +60,12 @@ fn read_frame(r: &mut impl BufRead) -> Option<Vec<u8>> {
     Some(body)
 }
 
-/// The `file://` URI of an absolute path.
+/// The `file://` URI of an absolute path: its bytes percent-encoded as they are, so a path
+/// that is not UTF-8 keeps its exact name.
 pub fn file_uri(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
     let mut s = String::from("file://");
-    for b in path.to_string_lossy().bytes() {
+    for &b in path.as_os_str().as_bytes() {
         match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => {
                 s.push(b as char)
@@ -78,6 +80,17 @@ impl LspClient {
     /// Starts `bin`, sends `initialize` (workspace folder `root`, `init_options`) and
     /// `initialized`.
     pub fn start(bin: &Path, root: &Path, init_options: Value) -> LspClient {
+        LspClient::launch(bin, root, init_options, true)
+    }
+
+    /// Like [`LspClient::start`], but the client never answers the server's requests
+    /// (`window/workDoneProgress/create`...), as a broken or minimal editor would not.
+    pub fn start_unanswering(bin: &Path, root: &Path, init_options: Value) -> LspClient {
+        LspClient::launch(bin, root, init_options, false)
+    }
+
+    /// Starts the server; `answer` says whether to answer its requests.
+    fn launch(bin: &Path, root: &Path, init_options: Value, answer_requests: bool) -> LspClient {
         let mut child = Command::new(bin)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -98,7 +111,7 @@ impl LspClient {
                     continue;
                 };
                 // Answer the server's requests (progress tokens, configuration) at once.
-                if msg.get("method").is_some() && msg.get("id").is_some() {
+                if answer_requests && msg.get("method").is_some() && msg.get("id").is_some() {
                     let result = match msg["method"].as_str() {
                         Some("workspace/configuration") => json!([]),
                         _ => Value::Null,
@@ -164,6 +177,16 @@ impl LspClient {
     pub fn notify(&mut self, method: &str, params: Value) {
         let msg = json!({"jsonrpc": "2.0", "method": method, "params": params});
         self.send_body(msg.to_string().as_bytes());
+    }
+
+    /// Sends a request without waiting for its response; returns its id (wait for the
+    /// response with [`LspClient::wait_for`] on `m["id"]`).
+    pub fn send_request(&mut self, method: &str, params: Value) -> i64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        let msg = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        self.send_body(msg.to_string().as_bytes());
+        id
     }
 
     /// Sends a request and waits for its response (the whole response object).
@@ -382,9 +405,20 @@ impl LspClient {
         self.wait_diagnostics(path, "no diagnostics", <[Value]>::is_empty);
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Whether the server process is still running.
     pub fn is_alive(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Kills the server with SIGKILL (its children live on) and reaps it; returns its status.
+    pub fn kill(&mut self) -> std::process::ExitStatus {
+        let _ = self.child.kill();
+        self.child.wait().expect("wait for the killed server")
     }
 
     /// `shutdown` then `exit`; returns the exit status code (None if it had to be killed).

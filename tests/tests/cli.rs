@@ -2,45 +2,8 @@
 //! crash or a partial output, JSON errors, dialect selection, and what natmod-ld says that
 //! mpy_ld.py does not.
 
-use natmod_tests::golden::golden_dir;
-use natmod_tests::natmod_ld;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("natmod-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn copy_case(case: &str, dst: &Path) {
-    let src = golden_dir().join(case);
-    for e in std::fs::read_dir(&src).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_file() {
-            std::fs::copy(e.path(), dst.join(e.file_name())).unwrap();
-        }
-    }
-}
-
-fn run(dir: &Path, args: &[&str]) -> Output {
-    Command::new(natmod_ld())
-        .args(args)
-        .current_dir(dir)
-        .env_remove("MPY_DIR")
-        .env_remove("MAKEFLAGS")
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use natmod_tests::ld_cli::{copy_case, run, scratch, text};
+use std::process::Command;
 
 #[test]
 fn unknown_arch_is_a_clear_error() {

@@ -1,6 +1,7 @@
 //! Inputs the fuzzers (`fuzz/`) found that crashed the linker, kept byte for byte under
 //! `tests/fixtures/fuzz/`: each must now fail with a clean `LinkError` of the right kind, in
-//! the library and in `natmod-ld`, and never panic.
+//! the library and in `natmod-ld`, and never panic. The `lsp_*` ones are client byte streams
+//! that stopped the language server; `natmod-lsp` must now answer them to the end.
 //!
 //! The ELF reproducers are linked the way the `elf_link` fuzz target links them: alone, after
 //! and before the golden `minimal.o` of every arch of their `e_machine`, in both dialects.
@@ -8,9 +9,10 @@
 use natmod_linker::input::archive::load_lib_bytes;
 use natmod_linker::{link, Dialect, ErrorKind, LinkConfig, LinkError, ObjectFile};
 use natmod_tests::golden::golden_dir;
-use natmod_tests::{natmod_ld, repo_root};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use natmod_tests::ld_cli::{assert_fails_cleanly, scratch};
+use natmod_tests::{natmod_lsp, repo_root};
+use serde_json::Value;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 fn fixture(name: &str) -> PathBuf {
@@ -188,44 +190,13 @@ fn symbol_value_past_its_section_is_refused() {
 fn archive_member_past_the_end_is_refused() {
     // Found by `archive`: a member header claiming 752 bytes in a 415-byte archive made
     // `member_data` slice past the end.
-    let e = load_lib_bytes("fuzz.a", read("archive_member_past_end.a"), 0)
+    let e = load_lib_bytes("fuzz.a", read("archive_member_past_end.a"))
         .expect_err("a truncated archive is an error");
     assert_eq!(e.kind, ErrorKind::BadArchive);
     assert_eq!(
         e.to_string(),
         "fuzz.a: malformed archive: member crctab.o (752 bytes at offset 172) extends past the end of the archive (415 bytes)"
     );
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("natmod-fuzzreg-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-/// Runs `natmod-ld` in `dir`; asserts a clean failure: exit status 1, a `LinkError:` line, no
-/// panic, no output file and no temporary left behind.
-fn assert_cli_fails_cleanly(dir: &Path, args: &[&str], expect: &str) {
-    let o = Command::new(natmod_ld())
-        .args(args)
-        .current_dir(dir)
-        .env_remove("MPY_DIR")
-        .env_remove("MAKEFLAGS")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&o.stdout);
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "{args:?}\n{stdout}{stderr}");
-    assert!(stdout.starts_with("LinkError: "), "{args:?}: {stdout}");
-    assert!(stdout.contains(expect), "{args:?}: {stdout}");
-    assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
-    let left: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".mpy") || n.ends_with(".tmp"))
-        .collect();
-    assert!(left.is_empty(), "{args:?} left {left:?}");
 }
 
 #[test]
@@ -276,7 +247,7 @@ fn natmod_ld_fails_cleanly_on_every_reproducer() {
             args.push("minimal.o");
         }
         args.push(name);
-        assert_cli_fails_cleanly(&d, &args, expect);
+        assert_fails_cleanly(&d, &args, expect);
         std::fs::remove_dir_all(&d).unwrap();
     }
     let d = scratch("archive");
@@ -286,10 +257,76 @@ fn natmod_ld_fails_cleanly_on_every_reproducer() {
         d.join("userlib.o"),
     )
     .unwrap();
-    assert_cli_fails_cleanly(
+    assert_fails_cleanly(
         &d,
         &["--arch", "x64", "-l", "lib.a", "-o", "m.mpy", "userlib.o"],
         "extends past the end of the archive",
     );
     std::fs::remove_dir_all(&d).unwrap();
+}
+
+/// Runs `natmod-lsp` (untrusted) with the fixture `name` as its whole standard input; returns
+/// the messages it wrote before exiting by itself at the end of its input.
+fn lsp_session(name: &str) -> Vec<Value> {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let mut child = Command::new(natmod_lsp())
+        .stdin(std::fs::File::open(fixture(name)).unwrap())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start natmod-lsp");
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        stdout.read_to_end(&mut out).map(|_| out)
+    });
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("natmod-lsp did not exit at the end of {name}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{name}: natmod-lsp {status}");
+    let out = reader.join().unwrap().unwrap();
+    let mut msgs = Vec::new();
+    let mut rest = &out[..];
+    while !rest.is_empty() {
+        let end = rest
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("header end");
+        let header = std::str::from_utf8(&rest[..end]).unwrap();
+        let len: usize = header
+            .strip_prefix("Content-Length: ")
+            .unwrap()
+            .parse()
+            .unwrap();
+        msgs.push(serde_json::from_slice(&rest[end + 4..end + 4 + len]).unwrap());
+        rest = &rest[end + 4 + len..];
+    }
+    msgs
+}
+
+#[test]
+fn lsp_message_with_a_duplicate_key_does_not_stop_the_server() {
+    // A body with `"params"` twice: serde_json's `Value` keeps the last, so the transport
+    // passed it on, but tower-lsp-server's decoder refuses duplicate fields and then stopped
+    // reading for good: the request after it (`"id": "s8"`) was never answered.
+    let msgs = lsp_session("lsp_duplicate_key.bin");
+    assert!(
+        msgs.iter()
+            .any(|m| m["id"].is_null() && m["error"]["code"] == -32600),
+        "the duplicate-key body is an Invalid Request: {msgs:?}"
+    );
+    assert!(
+        msgs.iter().any(|m| m["id"] == "s8"),
+        "the request after it is answered: {msgs:?}"
+    );
 }

@@ -163,6 +163,12 @@ pub fn load_lib(path: &str) -> Result<Vec<Archive>> {
     })
 }
 
+/// Deepest chain of GROUP scripts naming GROUP scripts.
+const MAX_GROUP_DEPTH: usize = 16;
+/// Most files the GROUP scripts of one `-l` input may name in all, so that scripts that
+/// fan out (each naming the next one several times) stay cheap.
+const MAX_GROUP_FILES: usize = 256;
+
 /// Like [`load_lib`], reading every file (the `-l` input and what its GROUP scripts name)
 /// through `read`, so that a caller can watch them.
 pub fn load_lib_with(
@@ -170,46 +176,89 @@ pub fn load_lib_with(
     read: &mut dyn FnMut(&str) -> Result<Vec<u8>>,
 ) -> Result<Vec<Archive>> {
     let data = read(path)?;
-    load_bytes_with(path, data, 0, read)
+    let mut walk = GroupWalk {
+        read,
+        chain: Vec::new(),
+        named: 0,
+    };
+    walk.load(path, data)
 }
 
 /// Like [`load_lib`], for bytes already read.
-pub fn load_lib_bytes(path: &str, data: Vec<u8>, depth: usize) -> Result<Vec<Archive>> {
-    load_bytes_with(path, data, depth, &mut |p| {
-        std::fs::read(p).map_err(|e| LinkError::io(p, &e))
-    })
+pub fn load_lib_bytes(path: &str, data: Vec<u8>) -> Result<Vec<Archive>> {
+    let mut read = |p: &str| std::fs::read(p).map_err(|e| LinkError::io(p, &e));
+    let mut walk = GroupWalk {
+        read: &mut read,
+        chain: Vec::new(),
+        named: 0,
+    };
+    walk.load(path, data)
 }
 
-fn load_bytes_with(
-    path: &str,
-    data: Vec<u8>,
-    depth: usize,
-    read: &mut dyn FnMut(&str) -> Result<Vec<u8>>,
-) -> Result<Vec<Archive>> {
-    if data.starts_with(b"!<arch>\n") {
-        return Ok(vec![Archive::parse(path, data)?]);
+/// A walk through GROUP scripts: the scripts open above the current one, and how many
+/// files they named so far.
+struct GroupWalk<'a> {
+    read: &'a mut dyn FnMut(&str) -> Result<Vec<u8>>,
+    chain: Vec<String>,
+    named: usize,
+}
+
+/// Whether two paths name the same file as written (`./a.ld` and `a.ld` do).
+fn same_path(a: &str, b: &str) -> bool {
+    let norm = |p: &str| -> Vec<String> {
+        std::path::Path::new(p)
+            .components()
+            .filter(|c| !matches!(c, std::path::Component::CurDir))
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect()
+    };
+    norm(a) == norm(b)
+}
+
+impl GroupWalk<'_> {
+    fn load(&mut self, path: &str, data: Vec<u8>) -> Result<Vec<Archive>> {
+        if data.starts_with(b"!<arch>\n") {
+            return Ok(vec![Archive::parse(path, data)?]);
+        }
+        let refuse = |what: String| {
+            Err(LinkError::new(ErrorKind::BadArchive, format!("{path}: {what}")).object(path))
+        };
+        if self.chain.len() >= MAX_GROUP_DEPTH {
+            return refuse(format!(
+                "GROUP scripts nest more than {MAX_GROUP_DEPTH} deep: {}",
+                self.chain.join(" -> ")
+            ));
+        }
+        let text = String::from_utf8_lossy(&data);
+        let files = match parse_group_script(&text) {
+            Ok(f) => f,
+            Err(why) => {
+                return refuse(format!(
+                    "neither an archive (!<arch>) nor a GNU ld GROUP script: {why}"
+                ))
+            }
+        };
+        self.chain.push(path.to_string());
+        let mut out = Vec::new();
+        for f in files {
+            if let Some(i) = self.chain.iter().position(|c| same_path(c, &f)) {
+                let cycle = self.chain[i..].join(" -> ");
+                return refuse(format!(
+                    "GROUP scripts name each other in a loop: {cycle} -> {f}"
+                ));
+            }
+            self.named += 1;
+            if self.named > MAX_GROUP_FILES {
+                return refuse(format!(
+                    "GROUP scripts name more than {MAX_GROUP_FILES} files in all"
+                ));
+            }
+            let d = (self.read)(&f)?;
+            out.extend(self.load(&f, d)?);
+        }
+        self.chain.pop();
+        Ok(out)
     }
-    if depth > 8 {
-        return Err(LinkError::new(
-            ErrorKind::BadArchive,
-            format!("{path}: GROUP scripts nest more than 8 deep (a loop?)"),
-        )
-        .object(path));
-    }
-    let text = String::from_utf8_lossy(&data);
-    let files = parse_group_script(&text).map_err(|why| {
-        LinkError::new(
-            ErrorKind::BadArchive,
-            format!("{path}: neither an archive (!<arch>) nor a GNU ld GROUP script: {why}"),
-        )
-        .object(path)
-    })?;
-    let mut out = Vec::new();
-    for f in files {
-        let d = read(&f)?;
-        out.extend(load_bytes_with(&f, d, depth + 1, read)?);
-    }
-    Ok(out)
 }
 
 /// Extracts the file list of a GNU ld script made only of `GROUP(...)` and `OUTPUT_FORMAT(...)`

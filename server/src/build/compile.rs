@@ -227,11 +227,12 @@ pub fn compile_commands(p: &Project) -> String {
     let entries: Vec<serde_json::Value> = p
         .compiled_sources()
         .map(|src| {
+            // (JSON strings are UTF-8: a path that is not is written lossily.)
             serde_json::json!({
-                "directory": p.dir,
+                "directory": p.dir.to_string_lossy(),
                 "arguments": p.compile_args(src),
-                "file": p.abs(src),
-                "output": p.abs(&p.object_for(src)),
+                "file": p.abs(src).to_string_lossy(),
+                "output": p.abs(&p.object_for(src)).to_string_lossy(),
             })
         })
         .collect();
@@ -245,6 +246,8 @@ pub fn write_compile_commands(p: &Project) -> std::io::Result<()> {
     let path = p.dir.join("compile_commands.json");
     let text = compile_commands(p);
     if std::fs::read_to_string(&path).ok().as_deref() == Some(text.as_str()) {
+        // As for config.h: remove a killed server's temporary even when nothing is written.
+        natmod_linker::output::remove_stale_temps(&path);
         return Ok(());
     }
     natmod_linker::output::write_atomic(&path, text.as_bytes())

@@ -34,7 +34,14 @@ pub struct Linker {
 fn session_config(p: &Project, dialect: Dialect) -> SessionConfig {
     let mut c = SessionConfig::new(&p.arch, p.output_mpy());
     c.dialect = dialect;
-    c.qstrs = QstrSource::ConfigH(p.abs(&p.config_h).to_string_lossy().into_owned());
+    let config_h = p.abs(&p.config_h);
+    c.qstrs = match config_h.to_str() {
+        Some(path) => QstrSource::ConfigH(path.into()),
+        // The linker names its inputs with `String`s; a path that is not UTF-8 is read here.
+        None => QstrSource::List(natmod_linker::qstr::read_config_h(
+            &std::fs::read(&config_h).unwrap_or_default(),
+        )),
+    };
     c.libs = p
         .libs
         .iter()

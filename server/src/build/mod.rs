@@ -12,6 +12,7 @@ pub mod link;
 pub mod place;
 pub mod python;
 pub mod qstrs;
+pub mod scope;
 
 use crate::config::Config;
 use crate::diag::{line_span, Diag};
@@ -19,8 +20,9 @@ use crate::link_diagnostics::Severity;
 use crate::process::RunError;
 use crate::workspace::{self, Project, SetupProblem};
 use natmod_linker::Dialect;
+use scope::WriteScope;
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// The outcome of one build.
@@ -56,18 +58,53 @@ impl BuildReport {
 /// What a project keeps between builds.
 pub struct ProjectBuild {
     makefile: PathBuf,
+    workspace: Vec<PathBuf>,
     project: Option<Project>,
+    /// The last evaluation's problems that do not stop a build, shown as warnings.
+    warnings: Vec<SetupProblem>,
     compile: compile::CompileCache,
     linker: link::Linker,
     shown: BTreeSet<String>,
 }
 
+/// Adds `scope`'s problems with where a build of `p` writes to `report`; false when the
+/// build must not write.
+fn scope_allows(
+    scope: &WriteScope,
+    p: &Project,
+    makefile_text: &str,
+    report: &mut BuildReport,
+) -> bool {
+    let fallback = workspace::include_line(makefile_text).unwrap_or(0);
+    let mut allowed = true;
+    for problem in scope.check(p) {
+        let line = workspace::assignment_line(makefile_text, problem.var).unwrap_or(fallback);
+        let code = if problem.severity == Severity::Error {
+            allowed = false;
+            "write-outside-workspace"
+        } else {
+            "write-outside-project"
+        };
+        report.diags.push(Diag::new(
+            "natmod-lsp",
+            line_span(&p.makefile, makefile_text, line),
+            problem.severity,
+            code,
+            problem.message,
+        ));
+    }
+    allowed
+}
+
 impl ProjectBuild {
-    /// State for the project whose Makefile is `makefile` (absolute).
-    pub fn new(makefile: PathBuf) -> ProjectBuild {
+    /// State for the project whose Makefile is `makefile` (absolute), in the `workspace`
+    /// folders (see [`scope::WriteScope::for_project`]).
+    pub fn new(makefile: PathBuf, workspace: Vec<PathBuf>) -> ProjectBuild {
         ProjectBuild {
             makefile,
+            workspace,
             project: None,
+            warnings: Vec::new(),
             compile: compile::CompileCache::default(),
             linker: link::Linker::default(),
             shown: BTreeSet::new(),
@@ -92,12 +129,29 @@ impl ProjectBuild {
     ) -> Result<BuildReport, RunError> {
         let start = Instant::now();
         let mut report = BuildReport::default();
+        let dir = self.makefile.parent().unwrap_or(Path::new("/"));
+        let Some(scope) = WriteScope::for_project(dir, &self.workspace) else {
+            let problem = SetupProblem {
+                line: 0,
+                message: format!(
+                    "natmod-lsp: {} is outside the workspace folders, so nothing runs for it \
+                     (no make, no gcc): add its folder to the workspace to build it",
+                    dir.display()
+                ),
+                code: "outside-workspace",
+                show: true,
+            };
+            self.report_setup(&[problem], &mut report);
+            report.elapsed = start.elapsed();
+            return Ok(report);
+        };
         if self.project.is_none() {
             match workspace::load(&self.makefile, config, cancelled) {
-                Ok(p) => {
+                Ok((p, warnings)) => {
                     self.compile.clear();
                     self.shown.clear();
                     self.project = Some(p);
+                    self.warnings = warnings;
                 }
                 Err(problems) => {
                     if cancelled() {
@@ -116,6 +170,19 @@ impl ProjectBuild {
         report.project = Some(p.clone());
         let dialect = Dialect::for_mpy_dir(&p.mpy_dir);
         let makefile_text = std::fs::read_to_string(&p.makefile).unwrap_or_default();
+        for w in &self.warnings {
+            report.diags.push(Diag::new(
+                "natmod-lsp",
+                line_span(&p.makefile, &makefile_text, w.line),
+                Severity::Warning,
+                w.code,
+                w.message.clone(),
+            ));
+        }
+        if !scope_allows(&scope, &p, &makefile_text, &mut report) {
+            report.elapsed = start.elapsed();
+            return Ok(report);
+        }
         if let Err(e) = qstrs::refresh_config_h(&p, dialect) {
             report.diags.push(Diag::new(
                 "natmod-lsp",
@@ -156,6 +223,7 @@ impl ProjectBuild {
         Ok(report)
     }
 
+    /// Reports set-up problems on their Makefile lines (and once as messages when they ask).
     fn report_setup(&mut self, problems: &[SetupProblem], report: &mut BuildReport) {
         let text = std::fs::read_to_string(&self.makefile).unwrap_or_default();
         let current: BTreeSet<String> = problems

@@ -192,9 +192,9 @@ pub fn compile_and_merge(
         return Ok(m);
     };
     let output = p.output_mpy();
-    let tmp_name = format!(".{}.mpy.natmod-lsp-{}.tmp", p.module, std::process::id());
-    let tmp = p.dir.join(&tmp_name);
-    cmd.args(["--merge", "-o", &tmp_name]).args(&inputs);
+    natmod_linker::output::remove_stale_temps(&output);
+    let tmp = natmod_linker::output::temp_path_for(&output);
+    cmd.args(["--merge", "-o"]).arg(&tmp).args(&inputs);
     let result = process::run(cmd, limits(), cancelled);
     let failure = match result {
         Err(RunError::Cancelled) => {

@@ -15,6 +15,9 @@ pub fn refresh_config_h(p: &Project, dialect: Dialect) -> std::io::Result<bool> 
     let text = qstr::config_h(&names, dialect);
     let path = p.abs(&p.config_h);
     if std::fs::read(&path).ok().as_deref() == Some(text.as_bytes()) {
+        // A server killed while writing it left its temporary; the next write would remove
+        // it, but none may come while the file is unchanged.
+        natmod_linker::output::remove_stale_temps(&path);
         return Ok(false);
     }
     if let Some(d) = path.parent() {

@@ -148,7 +148,7 @@ impl Ctx {
     pub fn new(state: &ServerState, path: &Path) -> Ctx {
         let text = lock(&state.docs)
             .text(path)
-            .or_else(|| std::fs::read_to_string(path).ok())
+            .or_else(|| crate::text::read_lossy(path))
             .unwrap_or_default();
         let file = state.features.index.file(path, &text);
         let slot = lock(&state.projects)

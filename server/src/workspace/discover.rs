@@ -10,6 +10,9 @@ const MAKEFILE_NAMES: [&str; 3] = ["GNUmakefile", "makefile", "Makefile"];
 const MAX_DEPTH: usize = 8;
 /// Stop after visiting this many directories per folder.
 const MAX_DIRS: usize = 20_000;
+/// Stop after reading this many directory entries per folder (a directory of a million files
+/// costs as much as a million directories).
+const MAX_ENTRIES: usize = 200_000;
 
 /// Whether Makefile text has an `include` line naming `py/dynruntime.mk`.
 pub fn includes_dynruntime(text: &str) -> bool {
@@ -45,17 +48,20 @@ fn skip_dir(name: &str) -> bool {
     name.starts_with('.') || name.starts_with("build") || name == "target" || name == "node_modules"
 }
 
-/// Every natmod project Makefile under `root` (breadth first, sorted, bounded).
+/// Every natmod project Makefile under `root` (breadth first, sorted). Bounded: at most
+/// [`MAX_DEPTH`] levels, [`MAX_DIRS`] directories and [`MAX_ENTRIES`] entries; hidden,
+/// `build*`, `target` and `node_modules` directories are skipped, and symbolic links are not
+/// followed (so a link loop costs nothing). Only reads Makefiles: nothing is evaluated.
 pub fn find_projects(root: &Path) -> Vec<PathBuf> {
     let mut found = Vec::new();
     let mut level = vec![root.to_path_buf()];
-    let mut visited = 0;
-    for _ in 0..=MAX_DEPTH {
+    let (mut dirs, mut entries) = (0, 0);
+    'walk: for _ in 0..=MAX_DEPTH {
         let mut next = Vec::new();
         for dir in level {
-            visited += 1;
-            if visited > MAX_DIRS {
-                break;
+            dirs += 1;
+            if dirs > MAX_DIRS {
+                break 'walk;
             }
             if let Some(mf) = natmod_makefile(&dir) {
                 found.push(mf);
@@ -63,12 +69,18 @@ pub fn find_projects(root: &Path) -> Vec<PathBuf> {
             let Ok(rd) = std::fs::read_dir(&dir) else {
                 continue;
             };
-            let mut subs: Vec<PathBuf> = rd
-                .flatten()
-                .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
-                .filter(|e| !skip_dir(&e.file_name().to_string_lossy()))
-                .map(|e| e.path())
-                .collect();
+            let mut subs = Vec::new();
+            for e in rd.flatten() {
+                entries += 1;
+                if entries > MAX_ENTRIES {
+                    break 'walk;
+                }
+                // The entry's own type: a symbolic link to a directory is not a directory.
+                let is_dir = e.file_type().map(|t| t.is_dir()).unwrap_or(false);
+                if is_dir && !skip_dir(&e.file_name().to_string_lossy()) {
+                    subs.push(e.path());
+                }
+            }
             subs.sort();
             next.extend(subs);
         }
@@ -92,5 +104,24 @@ mod tests {
             "# include $(MPY_DIR)/py/dynruntime.mk"
         ));
         assert!(!includes_dynruntime("include common.mk"));
+    }
+
+    #[test]
+    fn the_walk_skips_build_dirs_and_symlink_loops() {
+        let root = std::env::temp_dir().join(format!("natmod-lsp-discover-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let mk = "MOD = m\ninclude $(MPY_DIR)/py/dynruntime.mk\n";
+        for d in ["a", "b/c", "node_modules/x", "build/y", ".git/z"] {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+            std::fs::write(root.join(d).join("Makefile"), mk).unwrap();
+        }
+        std::os::unix::fs::symlink(&root, root.join("b/loop")).unwrap();
+        std::os::unix::fs::symlink("..", root.join("a/up")).unwrap();
+        let found = find_projects(&root);
+        assert_eq!(
+            found,
+            vec![root.join("a/Makefile"), root.join("b/c/Makefile")]
+        );
+        std::fs::remove_dir_all(&root).unwrap();
     }
 }

@@ -3,6 +3,9 @@
 //! make reads the project's Makefile plus a rule given with `--eval` whose recipe prints the
 //! variables with `$(info)`; `-n` keeps recipes from running. A missing `dynruntime.mk` is
 //! "remade" by an empty pattern rule so a wrong MPY_DIR still yields the variables.
+//!
+//! A Makefile can do anything while it is read: make is killed after a timeout, and only the
+//! first and last half MiB of what it prints is kept (the variables are printed last).
 
 use crate::process::{self, Limits, RunError};
 use std::collections::BTreeMap;
@@ -32,6 +35,13 @@ pub const VARS: &[&str] = &[
     "MPY_TOOL",
 ];
 
+/// The most of each of make's stdout and stderr kept (see [`process::Limits`]).
+pub const MAX_OUTPUT: usize = 1 << 20;
+
+/// The most messages taken from make's stderr, and the longest kept.
+const MAX_MESSAGES: usize = 100;
+const MAX_MESSAGE_CHARS: usize = 1000;
+
 const GOAL: &str = "natmod-lsp-print-vars";
 const MARK: &str = "@natmod-lsp@ ";
 
@@ -46,6 +56,15 @@ pub struct MakeMessage {
     pub message: String,
     /// Whether it stopped make.
     pub fatal: bool,
+}
+
+/// What evaluating gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evaluation {
+    /// Every variable in [`VARS`].
+    pub vars: BTreeMap<String, String>,
+    /// Whether make printed more than [`MAX_OUTPUT`] on stdout or stderr (the middle was cut).
+    pub cut: bool,
 }
 
 /// Why evaluating failed.
@@ -67,14 +86,15 @@ fn eval_text() -> String {
     s
 }
 
-/// Runs make in `dir` on `makefile` (a file name in `dir`) with `overrides` (`NAME=value`) and
-/// returns every variable in [`VARS`].
+/// Runs make in `dir` on `makefile` (a file name in `dir`) with `overrides` (`NAME=value`),
+/// killing it after `timeout`, and returns every variable in [`VARS`].
 pub fn evaluate(
     dir: &Path,
     makefile: &str,
     overrides: &[String],
+    timeout: Duration,
     cancelled: &dyn Fn() -> bool,
-) -> Result<BTreeMap<String, String>, EvalError> {
+) -> Result<Evaluation, EvalError> {
     let mut cmd = Command::new("make");
     cmd.current_dir(dir)
         .args(["-n", "--no-print-directory", "-f", makefile, "--eval"])
@@ -87,8 +107,8 @@ pub fn evaluate(
         .env_remove("MAKELEVEL")
         .env_remove("MAKEOVERRIDES");
     let limits = Limits {
-        timeout: Duration::from_secs(20),
-        max_output: 1 << 20,
+        timeout,
+        max_output: MAX_OUTPUT,
     };
     let out = process::run(cmd, limits, cancelled).map_err(EvalError::Run)?;
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -107,7 +127,9 @@ pub fn evaluate(
     let stdout = String::from_utf8_lossy(&out.stdout);
     let mut vars = BTreeMap::new();
     for l in stdout.lines() {
-        if let Some((k, v)) = l.strip_prefix(MARK).and_then(|r| r.split_once('=')) {
+        // (What the Makefile printed before may not end with a newline.)
+        let marked = l.find(MARK).map(|i| &l[i + MARK.len()..]);
+        if let Some((k, v)) = marked.and_then(|r| r.split_once('=')) {
             vars.insert(k.to_string(), v.trim().to_string());
         }
     }
@@ -120,7 +142,7 @@ pub fn evaluate(
                 vars.len(),
                 VARS.len(),
                 if out.truncated {
-                    " (output cut at 1 MiB)"
+                    " (it printed more than 1 MiB, and the middle was cut)"
                 } else {
                     ""
                 }
@@ -128,12 +150,17 @@ pub fn evaluate(
             fatal: true,
         }]));
     }
-    Ok(vars)
+    Ok(Evaluation {
+        vars,
+        cut: out.truncated,
+    })
 }
 
-/// Parses make's `file:line: *** message.  Stop.` and `make: *** message.  Stop.` lines.
+/// Parses make's `file:line: *** message.  Stop.` and `make: *** message.  Stop.` lines: every
+/// fatal one and the first [`MAX_MESSAGES`] others, each cut at [`MAX_MESSAGE_CHARS`].
 pub fn parse_messages(stderr: &str) -> Vec<MakeMessage> {
     let mut out = Vec::new();
+    let mut others = 0;
     for l in stderr.lines() {
         let (loc, rest) = match l.find(": ") {
             Some(i) => (&l[..i], &l[i + 2..]),
@@ -150,13 +177,18 @@ pub fn parse_messages(stderr: &str) -> Vec<MakeMessage> {
         let msg = rest.strip_prefix("*** ").unwrap_or(rest);
         let msg = msg.strip_suffix("  Stop.").unwrap_or(msg);
         let msg = msg.strip_suffix('.').unwrap_or(msg).trim();
-        if line.is_none() && !fatal {
+        if !fatal && (line.is_none() || others == MAX_MESSAGES) {
             continue;
+        }
+        others += usize::from(!fatal);
+        let mut message: String = msg.chars().take(MAX_MESSAGE_CHARS).collect();
+        if message.len() < msg.len() {
+            message.push_str("...");
         }
         out.push(MakeMessage {
             file,
             line,
-            message: msg.to_string(),
+            message,
             fatal,
         });
     }
@@ -182,5 +214,21 @@ mod tests {
         );
         assert_eq!(m[1].message, "architecture 'foo' not supported");
         assert_eq!((m[2].file.as_deref(), m[2].line), (None, None));
+    }
+
+    #[test]
+    fn a_flood_of_messages_is_capped_and_keeps_the_fatal_one() {
+        let mut err = format!("Makefile:1: {}\n", "x".repeat(5000));
+        err.push_str(&"Makefile:2: warning\n".repeat(10_000));
+        err.push_str("Makefile:3: *** the real error.  Stop.\n");
+        let m = parse_messages(&err);
+        assert_eq!(m.len(), MAX_MESSAGES + 1);
+        assert_eq!(m[0].message.chars().count(), MAX_MESSAGE_CHARS + 3);
+        let last = m.last().unwrap();
+        assert_eq!(
+            (last.line, last.message.as_str()),
+            (Some(3), "the real error")
+        );
+        assert!(last.fatal);
     }
 }

@@ -8,7 +8,7 @@ pub mod shell_words;
 pub mod toolchain;
 
 use crate::config::Config;
-use crate::process::{find_program, RunError};
+use crate::process::{self, find_program, RunError};
 use makefile::{EvalError, MakeMessage};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -149,7 +149,8 @@ pub struct SetupProblem {
     pub line: u32,
     /// What is wrong and what to do.
     pub message: String,
-    /// A stable code: `makefile-error`, `missing-mpy-dir`, `missing-compiler`, `make-failed`.
+    /// A stable code: `makefile-error`, `missing-mpy-dir`, `missing-compiler`, `make-failed`,
+    /// `make-timeout`, `make-output-cut`.
     pub code: &'static str,
     /// Whether to also show it with `window/showMessage`.
     pub show: bool,
@@ -182,12 +183,13 @@ pub fn include_line(text: &str) -> Option<u32> {
 }
 
 /// Evaluates the project whose Makefile is `makefile` with the user's overrides, and checks
-/// that MPY_DIR and the compiler exist.
+/// that MPY_DIR and the compiler exist. With the project come the problems that do not stop
+/// a build (make printed so much that its output was cut), to show as warnings.
 pub fn load(
     makefile: &Path,
     config: &Config,
     cancelled: &dyn Fn() -> bool,
-) -> Result<Project, Vec<SetupProblem>> {
+) -> Result<(Project, Vec<SetupProblem>), Vec<SetupProblem>> {
     let dir = makefile.parent().unwrap_or(Path::new(".")).to_path_buf();
     let name = makefile
         .file_name()
@@ -196,13 +198,28 @@ pub fn load(
     let text = std::fs::read_to_string(makefile).unwrap_or_default();
     let fallback = include_line(&text).unwrap_or(0);
     let line_of = |var: &str| assignment_line(&text, var).unwrap_or(fallback);
-    let vars = match makefile::evaluate(&dir, &name, &config.make_overrides(), cancelled) {
-        Ok(v) => v,
+    let overrides = config.make_overrides();
+    let evaluated = makefile::evaluate(&dir, &name, &overrides, config.make_timeout, cancelled);
+    let evaluation = match evaluated {
+        Ok(e) => e,
         Err(EvalError::Run(RunError::NotFound(_))) => {
             return Err(vec![SetupProblem {
                 line: 0,
                 message: "natmod-lsp: GNU make is not installed (apt-get install make)".into(),
                 code: "make-failed",
+                show: true,
+            }])
+        }
+        Err(EvalError::Run(RunError::Timeout(_, after))) => {
+            return Err(vec![SetupProblem {
+                line: 0,
+                message: format!(
+                    "natmod-lsp: evaluating {name} timed out after {} s, so make (and all it \
+                     started) was killed: does a $(shell ...) hang or the Makefile recurse \
+                     without end? If it is only slow, raise the natmod.makeTimeoutMs setting",
+                    process::secs(after)
+                ),
+                code: "make-timeout",
                 show: true,
             }])
         }
@@ -221,7 +238,21 @@ pub fn load(
                 .collect())
         }
     };
-    project_from_vars(&dir, makefile, &vars, &line_of)
+    let project = project_from_vars(&dir, makefile, &evaluation.vars, &line_of)?;
+    let mut warnings = Vec::new();
+    if evaluation.cut {
+        warnings.push(SetupProblem {
+            line: 0,
+            message: format!(
+                "natmod-lsp: make printed more than {} MiB while reading {name} (a $(info) or \
+                 $(warning) flood?); only the first and last half MiB were read",
+                makefile::MAX_OUTPUT >> 20
+            ),
+            code: "make-output-cut",
+            show: false,
+        });
+    }
+    Ok((project, warnings))
 }
 
 /// Places one make message on a Makefile line.
@@ -283,10 +314,18 @@ fn project_from_vars(
     if mpy_dir_raw.is_empty() || !mpy_dir.join("py/dynruntime.mk").is_file() {
         let what = if mpy_dir_raw.is_empty() {
             "MPY_DIR is not set".to_string()
+        } else if !mpy_dir.exists() {
+            format!("MPY_DIR = {mpy_dir_raw} does not exist")
+        } else if !mpy_dir.is_dir() {
+            format!(
+                "MPY_DIR = {mpy_dir_raw} is a file, not a MicroPython tree ({} is not a \
+                 directory)",
+                mpy_dir.display()
+            )
         } else {
             format!(
-                "MPY_DIR = {mpy_dir_raw} is not a MicroPython tree ({} does not exist)",
-                mpy_dir.join("py/dynruntime.mk").display()
+                "MPY_DIR = {mpy_dir_raw} is not a MicroPython tree ({} has no py/dynruntime.mk)",
+                mpy_dir.display()
             )
         };
         return Err(vec![problem(
