@@ -9,6 +9,7 @@ pub mod lsp_bench;
 pub mod lsp_client;
 pub mod lsp_scenario;
 pub mod mpyfile;
+pub mod rng;
 pub mod session_bench;
 
 use std::path::{Path, PathBuf};
@@ -44,6 +45,15 @@ pub fn target_bin_dir() -> PathBuf {
     } else {
         deps.to_path_buf()
     }
+}
+
+/// A fresh, empty scratch directory `target/tmp/GROUP/NAME` (absolute, symlinks resolved).
+pub fn scratch_dir(group: &str, name: &str) -> PathBuf {
+    let root = target_bin_dir().parent().expect("target dir").join("tmp");
+    let dir = root.join(group).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
+    dir.canonicalize().unwrap_or(dir)
 }
 
 fn build_bin(package: &str, bin: &str) -> PathBuf {

@@ -21,6 +21,11 @@ fn userlib_args<'a>(libs: &[&'a str], out: &'a str) -> Vec<&'a str> {
     v
 }
 
+/// The reference output `name` of golden case `case`'s default link.
+fn golden_output(case: &str, name: &str) -> Vec<u8> {
+    std::fs::read(golden_dir().join(case).join("expected/default").join(name)).unwrap()
+}
+
 #[test]
 fn group_scripts_that_name_each_other_are_a_loop_error() {
     let d = scratch("group_loop");
@@ -146,8 +151,7 @@ fn a_huge_archive_links_like_the_small_one() {
         &userlib_args(&["libhuge.a", "libmore.a"], "userlib.mpy"),
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let expected =
-        std::fs::read(golden_dir().join("userlib/x64/expected/default/userlib.mpy")).unwrap();
+    let expected = golden_output("userlib/x64", "userlib.mpy");
     assert_eq!(
         std::fs::read(d.join("userlib.mpy")).unwrap(),
         expected,
@@ -171,8 +175,7 @@ fn an_archive_index_or_member_claiming_more_than_the_file_holds_is_handled() {
         &userlib_args(&["libextra.a", "libmore.a"], "userlib.mpy"),
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let expected =
-        std::fs::read(golden_dir().join("userlib/x64/expected/default/userlib.mpy")).unwrap();
+    let expected = golden_output("userlib/x64", "userlib.mpy");
     assert_eq!(std::fs::read(d.join("userlib.mpy")).unwrap(), expected);
     std::fs::remove_file(d.join("userlib.mpy")).unwrap();
     // A member header claiming a size near 10^10 bytes.
@@ -251,7 +254,6 @@ fn a_symlinked_output_is_replaced_and_its_target_left_alone() {
     assert_eq!(std::fs::read(&target).unwrap(), b"keep me");
     let meta = std::fs::symlink_metadata(&out).unwrap();
     assert!(meta.file_type().is_file());
-    let expected =
-        std::fs::read(golden_dir().join("minimal/x64/expected/default/minimal.mpy")).unwrap();
+    let expected = golden_output("minimal/x64", "minimal.mpy");
     assert_eq!(std::fs::read(&out).unwrap(), expected);
 }

@@ -18,19 +18,15 @@
 
 use natmod_tests::lsp_client::{file_uri, LspClient, TIMEOUT};
 use natmod_tests::lsp_scenario::{errors, line_of, message, trusted_options};
-use natmod_tests::{copy_module, mpy_dir, natmod_lsp, repo_root, require_tool};
+use natmod_tests::rng::Rng;
+use natmod_tests::{copy_module, mpy_dir, natmod_lsp, repo_root, require_tool, scratch_dir};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// A fresh scratch directory for `test`.
 fn scratch(test: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("lsp_load")
-        .join(test);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    scratch_dir("lsp_load", test)
 }
 
 fn tools() {
@@ -364,29 +360,13 @@ fn a_thousand_saves_across_two_files_end_in_one_consistent_build() {
     assert_eq!(lsp.shutdown(), Some(0));
 }
 
-/// A small deterministic generator (xorshift64*).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
-    /// Up to `max` characters of comment-safe text (no `*` or `/`), some outside the BMP.
-    fn text(&mut self, max: usize, newlines: bool) -> String {
-        const CHARS: &[char] = &['a', 'z', 'Q', '_', '0', ' ', ';', '{', 'é', '€', '😀', '\n'];
-        let n = self.below(max + 1);
-        (0..n)
-            .map(|_| CHARS[self.below(CHARS.len() - usize::from(!newlines))])
-            .collect()
-    }
+/// Up to `max` characters of comment-safe text (no `*` or `/`), some outside the BMP.
+fn random_text(rng: &mut Rng, max: usize, newlines: bool) -> String {
+    const CHARS: &[char] = &['a', 'z', 'Q', '_', '0', ' ', ';', '{', 'é', '€', '😀', '\n'];
+    let n = rng.below(max + 1);
+    (0..n)
+        .map(|_| CHARS[rng.below(CHARS.len() - usize::from(!newlines))])
+        .collect()
 }
 
 /// The LSP position (line, UTF-16 column) of byte offset `at` of `text`.
@@ -470,13 +450,13 @@ impl Doc {
                     bounds[rng.below(bounds.len())],
                     bounds[rng.below(bounds.len())],
                 );
-                let new = rng.text(12, true);
+                let new = random_text(rng, 12, true);
                 self.change(lsp, x.min(y), x.max(y), &new);
             }
             5..=6 => {
                 let starts = self.code_line_starts();
                 let at = starts[rng.below(starts.len())];
-                let new = format!("/*{}*/ ", rng.text(6, false));
+                let new = format!("/*{}*/ ", random_text(rng, 6, false));
                 self.change(lsp, at, at, &new);
             }
             7..=8 => {
@@ -569,7 +549,7 @@ fn interleaved_edits_to_three_projects_keep_documents_and_builds_in_step() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(0x5eed_1234_u64);
     println!("seed {seed} (set NATMOD_LOAD_SEED to replay another)");
-    let mut rng = Rng(seed | 1);
+    let mut rng = Rng::new(seed);
     let mut lsp = start(&root);
     let mut docs: Vec<Doc> = files
         .iter()

@@ -8,18 +8,13 @@
 
 use natmod_tests::lsp_client::LspClient;
 use natmod_tests::lsp_scenario::{errors, message, trusted_options};
-use natmod_tests::{copy_module, mpy_dir, natmod_lsp, require_tool};
+use natmod_tests::{copy_module, mpy_dir, natmod_lsp, require_tool, scratch_dir};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 /// A fresh scratch directory for `test`.
 fn scratch(test: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("lsp_security")
-        .join(test);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.canonicalize().unwrap()
+    scratch_dir("lsp_security", test)
 }
 
 /// A copy of examples/factorial at `dir` with `extra` Makefile lines put before the include

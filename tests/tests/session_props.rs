@@ -10,6 +10,7 @@ use natmod_linker::{
 };
 use natmod_tests::argv::{argv_of, parse};
 use natmod_tests::golden::{entries, golden_dir, Entry};
+use natmod_tests::rng::Rng;
 use std::sync::Arc;
 
 /// Arches the property runs on: every arch natmod-ld supports.
@@ -40,22 +41,6 @@ const EXTRA_CASES: &[&str] = &[
 
 const SEEDS: u64 = 3;
 const STEPS: usize = 120;
-
-/// xorshift64*: small, seeded, good enough to pick operations.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
 
 fn default_entry(all: &[Entry], case: &str, arch: &str) -> Option<Entry> {
     let id = format!("{case}/{arch}/default");
@@ -162,7 +147,7 @@ fn run_sequence(
     extras: &[Vec<u8>],
     seed: u64,
 ) -> (usize, usize) {
-    let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    let mut rng = Rng::new(seed);
     let mut s = Session::new(cfg.clone());
     let mut model: Vec<(String, Vec<u8>)> = Vec::new();
     let mut history: Vec<String> = Vec::new();

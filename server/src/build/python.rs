@@ -229,26 +229,8 @@ mod tests {
     #[test]
     fn mpy_cross_errors_sit_at_their_line() {
         let dir = std::env::temp_dir();
-        let p = Project {
-            dir: dir.clone(),
-            makefile: dir.join("Makefile"),
-            module: "m".into(),
-            sources: vec!["x.py".into()],
-            arch: "x64".into(),
-            mpy_dir: dir.clone(),
-            cross: String::new(),
-            cc: "gcc".into(),
-            cflags: Vec::new(),
-            build: "build".into(),
-            config_h: "build/m.config.h".into(),
-            link_runtime: false,
-            libs: Vec::new(),
-            externs: None,
-            arch_flags: 0,
-            mpy_cross: vec!["/nonexistent/mpy-cross".into()],
-            mpy_cross_flags: Vec::new(),
-            mpy_tool: Vec::new(),
-        };
+        let mut p = Project::sample(&dir, &dir, &["x.py"]);
+        p.mpy_cross = vec!["/nonexistent/mpy-cross".into()];
         let out = RunOutput {
             success: false,
             code: Some(1),

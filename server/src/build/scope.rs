@@ -245,26 +245,7 @@ mod tests {
     }
 
     fn project(dir: &Path, mpy_dir: &Path) -> Project {
-        Project {
-            dir: dir.to_path_buf(),
-            makefile: dir.join("Makefile"),
-            module: "m".into(),
-            sources: vec!["m.c".into(), "p.py".into()],
-            arch: "x64".into(),
-            mpy_dir: mpy_dir.to_path_buf(),
-            cross: String::new(),
-            cc: "gcc".into(),
-            cflags: Vec::new(),
-            build: "build".into(),
-            config_h: "build/m.config.h".into(),
-            link_runtime: false,
-            libs: Vec::new(),
-            externs: None,
-            arch_flags: 0,
-            mpy_cross: Vec::new(),
-            mpy_cross_flags: Vec::new(),
-            mpy_tool: Vec::new(),
-        }
+        Project::sample(dir, mpy_dir, &["m.c", "p.py"])
     }
 
     #[test]

@@ -142,6 +142,33 @@ impl Project {
     }
 }
 
+#[cfg(test)]
+impl Project {
+    /// A plain x64 project for unit tests: MOD `m`, SRC `sources`, BUILD `build`, host gcc.
+    pub fn sample(dir: &Path, mpy_dir: &Path, sources: &[&str]) -> Project {
+        Project {
+            dir: dir.to_path_buf(),
+            makefile: dir.join("Makefile"),
+            module: "m".into(),
+            sources: sources.iter().map(|s| s.to_string()).collect(),
+            arch: "x64".into(),
+            mpy_dir: mpy_dir.to_path_buf(),
+            cross: String::new(),
+            cc: "gcc".into(),
+            cflags: Vec::new(),
+            build: "build".into(),
+            config_h: "build/m.config.h".into(),
+            link_runtime: false,
+            libs: Vec::new(),
+            externs: None,
+            arch_flags: 0,
+            mpy_cross: Vec::new(),
+            mpy_cross_flags: Vec::new(),
+            mpy_tool: Vec::new(),
+        }
+    }
+}
+
 /// A problem with a project's set-up, placed on a line of its Makefile.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SetupProblem {

@@ -26,6 +26,7 @@
 use natmod_tests::golden::{copy_dir, entries, golden_dir};
 use natmod_tests::lsp_client::{LspClient, TIMEOUT};
 use natmod_tests::lsp_scenario::trusted_options;
+use natmod_tests::rng::Rng;
 use natmod_tests::{copy_module, mpy_dir, natmod_ld, natmod_lsp, repo_root, require_tool};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -111,24 +112,6 @@ pub struct Report {
     pub objects_unusable: Option<usize>,
     /// Broken invariants, one line each.
     pub violations: Vec<String>,
-}
-
-/// A small deterministic generator (SplitMix64).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A delay in `[0, bound)`.
-    fn delay(&mut self, bound: Duration) -> Duration {
-        Duration::from_nanos(self.next() % (bound.as_nanos().max(1) as u64))
-    }
 }
 
 /// The median of `times`.
@@ -373,7 +356,7 @@ fn run_linker(opts: &Options) -> Report {
         ..Report::default()
     };
 
-    let mut rng = Rng(opts.seed);
+    let mut rng = Rng::new(opts.seed);
     for trial in 0..opts.trials {
         std::fs::write(&out, &old).unwrap();
         let before = all_temps(&dirs);
@@ -666,7 +649,7 @@ fn run_server(opts: &Options) -> Report {
     };
 
     let dirs = [dir.clone(), build_dir.clone()];
-    let mut rng = Rng(opts.seed);
+    let mut rng = Rng::new(opts.seed);
     for trial in 0..opts.trials {
         let old = trial % 2;
         reset(old);
