@@ -65,7 +65,7 @@ pub fn run(opts: &CheckOptions, out: &mut dyn Write, err: &mut dyn Write) -> i32
                 "diagnostics": report.diags,
                 "messages": report.messages,
                 "errors": report.errors(),
-                "written": report.written,
+                "written": report.written.as_ref().map(|w| w.to_string_lossy()),
                 "compiled": report.compiled,
             });
             let _ = writeln!(

@@ -7,7 +7,7 @@
 
 use crate::link_diagnostics::Pos;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use tree_sitter::{Node, Parser};
 
@@ -231,6 +231,7 @@ impl FileIndex {
         Walker {
             src: src.as_bytes(),
             index: &mut index,
+            parents: parents_of(root),
         }
         .walk(root);
         index.add_object_defines(defines);
@@ -559,18 +560,37 @@ fn object_define(
     ))
 }
 
-struct Walker<'s, 'i> {
-    src: &'s [u8],
-    index: &'i mut FileIndex,
+/// Every node's parent, by node id. `Node::parent` searches down from the root, so walking up
+/// with it costs the depth each step: on deeply nested (garbage) input indexing went quadratic.
+type Parents<'t> = HashMap<usize, Node<'t>>;
+
+/// The parents of every node under `root`.
+fn parents_of(root: Node<'_>) -> Parents<'_> {
+    let mut parents = HashMap::new();
+    let mut stack = vec![root];
+    while let Some(n) = stack.pop() {
+        let mut cursor = n.walk();
+        for c in n.children(&mut cursor) {
+            parents.insert(c.id(), n);
+            stack.push(c);
+        }
+    }
+    parents
 }
 
-impl Walker<'_, '_> {
+struct Walker<'s, 'i, 't> {
+    src: &'s [u8],
+    index: &'i mut FileIndex,
+    parents: Parents<'t>,
+}
+
+impl<'t> Walker<'_, '_, 't> {
     fn text(&self, n: Node) -> String {
         n.utf8_text(self.src).unwrap_or_default().to_string()
     }
 
     /// Visits every node without recursion (deeply nested input must not overflow the stack).
-    fn walk(&mut self, root: Node) {
+    fn walk(&mut self, root: Node<'t>) {
         let mut stack: Vec<(Node, Option<String>)> = vec![(root, None)];
         while let Some((node, func)) = stack.pop() {
             let mut func = func;
@@ -672,7 +692,7 @@ impl Walker<'_, '_> {
             let names: Vec<String> = node
                 .children_by_field_name("declarator", &mut cursor)
                 .filter_map(declared_name)
-                .filter(|n| !declares_function(*n))
+                .filter(|n| !declares_function(*n, &self.parents))
                 .map(|n| self.text(n))
                 .collect();
             self.index.locals.extend(names);
@@ -695,7 +715,7 @@ impl Walker<'_, '_> {
                 continue;
             };
             let text = self.text(name);
-            if text.is_empty() || name.is_missing() || declares_function(name) {
+            if text.is_empty() || name.is_missing() || declares_function(name, &self.parents) {
                 continue;
             }
             let init = (d.kind() == "init_declarator")
@@ -707,7 +727,7 @@ impl Walker<'_, '_> {
                 is_static: static_range.is_some(),
                 is_extern,
                 is_const: self.object_is_const(name, base_const),
-                is_pointer: nearest_pointer(name).is_some(),
+                is_pointer: nearest_pointer(name, &self.parents).is_some(),
                 has_initializer: init.is_some(),
                 zero_initializer: init.is_some_and(|v| self.is_zero(v)),
                 static_range,
@@ -720,7 +740,7 @@ impl Walker<'_, '_> {
     /// Whether the declared object is itself const: decided by the pointer declarator nearest
     /// the name (`char *const p`), or, with none, by the declaration's qualifiers.
     fn object_is_const(&self, name: Node, base_const: bool) -> bool {
-        let Some(p) = nearest_pointer(name) else {
+        let Some(p) = nearest_pointer(name, &self.parents) else {
             return base_const;
         };
         let mut cursor = p.walk();
@@ -746,7 +766,7 @@ impl Walker<'_, '_> {
     }
 
     fn identifier(&mut self, node: Node, func: Option<&str>) {
-        if node.is_missing() || is_declared_name(node) {
+        if node.is_missing() || is_declared_name(node, &self.parents) {
             return;
         }
         let name = self.text(node);
@@ -759,10 +779,11 @@ impl Walker<'_, '_> {
                 range: Range::of(node),
             });
         }
-        let kind = ref_kind(node);
+        let kind = ref_kind(node, &self.parents);
         let literal_arg = (kind == RefKind::Call)
             .then(|| {
-                node.parent()?
+                self.parents
+                    .get(&node.id())?
                     .child_by_field_name("arguments")?
                     .named_child(0)
                     .filter(|a| a.kind() == "string_literal")
@@ -804,9 +825,9 @@ fn declared_name(declarator: Node) -> Option<Node> {
 
 /// The pointer declarator nearest `name` (through arrays and parentheses), if any: the one whose
 /// qualifiers are the object's own.
-fn nearest_pointer(name: Node) -> Option<Node> {
+fn nearest_pointer<'t>(name: Node<'t>, parents: &Parents<'t>) -> Option<Node<'t>> {
     let mut n = name;
-    while let Some(p) = n.parent() {
+    while let Some(&p) = parents.get(&n.id()) {
         match p.kind() {
             "pointer_declarator" => return Some(p),
             k if DECLARATORS.contains(&k) && k != "function_declarator" => n = p,
@@ -818,9 +839,9 @@ fn nearest_pointer(name: Node) -> Option<Node> {
 
 /// Whether the declarator nearest `name` (skipping parentheses) is a function declarator: a
 /// prototype rather than a variable (`int f(void)` but not `int (*f)(void)`).
-fn declares_function(name: Node) -> bool {
+fn declares_function(name: Node, parents: &Parents) -> bool {
     let mut n = name;
-    while let Some(p) = n.parent() {
+    while let Some(&p) = parents.get(&n.id()) {
         match p.kind() {
             "parenthesized_declarator" | "attributed_declarator" => n = p,
             "function_declarator" => return true,
@@ -831,9 +852,9 @@ fn declares_function(name: Node) -> bool {
 }
 
 /// Whether `node` is the name a declaration, parameter, enumerator or definition declares.
-fn is_declared_name(node: Node) -> bool {
+fn is_declared_name(node: Node, parents: &Parents) -> bool {
     let mut n = node;
-    while let Some(p) = n.parent() {
+    while let Some(&p) = parents.get(&n.id()) {
         let is_field = |field: &str| {
             let mut cursor = p.walk();
             let found = p.children_by_field_name(field, &mut cursor).any(|c| c == n);
@@ -859,14 +880,14 @@ fn is_declared_name(node: Node) -> bool {
     false
 }
 
-fn ref_kind(node: Node) -> RefKind {
-    if let Some(p) = node.parent() {
+fn ref_kind(node: Node, parents: &Parents) -> RefKind {
+    if let Some(&p) = parents.get(&node.id()) {
         if p.kind() == "call_expression" && p.child_by_field_name("function") == Some(node) {
             return RefKind::Call;
         }
     }
     let mut n = node;
-    while let Some(p) = n.parent() {
+    while let Some(&p) = parents.get(&n.id()) {
         match p.kind() {
             "parenthesized_expression" => n = p,
             "subscript_expression" | "field_expression"

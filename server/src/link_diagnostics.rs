@@ -20,10 +20,16 @@ pub struct Pos {
     pub col: u32,
 }
 
+/// Serialises a path as a string, replacing bytes that are not UTF-8.
+pub fn serialize_path_lossy<S: serde::Serializer>(p: &Path, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&p.to_string_lossy())
+}
+
 /// A source range in one file.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Span {
-    /// The file.
+    /// The file (serialised lossily when it is not UTF-8).
+    #[serde(serialize_with = "serialize_path_lossy")]
     pub path: PathBuf,
     /// Start.
     pub start: Pos,
