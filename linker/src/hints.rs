@@ -93,7 +93,7 @@ pub fn runtime_archive_paths(arch: &str) -> Result<Vec<PathBuf>, LinkError> {
 pub fn runtime_archives(arch: &str) -> Result<Vec<Archive>, LinkError> {
     let mut out = Vec::new();
     for p in runtime_archive_paths(arch)? {
-        out.extend(load_lib(&p.to_string_lossy())?);
+        out.extend(load_lib(&p)?);
     }
     Ok(out)
 }

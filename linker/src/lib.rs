@@ -149,13 +149,16 @@ pub fn link(
     })
 }
 
-/// Reads and parses object files by path (names as given).
-pub fn load_objects(paths: &[String]) -> Result<Vec<Arc<ObjectFile>>, LinkError> {
+/// Reads and parses object files by path (named as given; lossily when not UTF-8).
+pub fn load_objects<P: AsRef<std::path::Path>>(
+    paths: &[P],
+) -> Result<Vec<Arc<ObjectFile>>, LinkError> {
     paths
         .iter()
         .map(|p| {
-            let data = std::fs::read(p).map_err(|e| LinkError::io(p, &e))?;
-            ObjectFile::parse(p, &data).map(Arc::new)
+            let name = p.as_ref().to_string_lossy();
+            let data = std::fs::read(p).map_err(|e| LinkError::io(&name, &e))?;
+            ObjectFile::parse(&name, &data).map(Arc::new)
         })
         .collect()
 }

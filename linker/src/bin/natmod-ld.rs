@@ -34,16 +34,16 @@ struct Args {
     preprocess: bool,
     /// File defining additional qstrs.
     #[arg(long)]
-    qstrs: Option<String>,
+    qstrs: Option<PathBuf>,
     /// Static .a libraries to link.
     #[arg(short = 'l', long = "libs")]
-    libs: Vec<String>,
+    libs: Vec<PathBuf>,
     /// Output .mpy file (default to input with .o->.mpy).
     #[arg(short, long)]
-    output: Option<String>,
+    output: Option<PathBuf>,
     /// Linkerscript providing fixed-address symbols to augment symbol resolution.
     #[arg(short, long)]
-    externs: Option<String>,
+    externs: Option<PathBuf>,
     /// MicroPython tree whose mpy_ld.py to reproduce (default: $MPY_DIR, else the newest).
     #[arg(long = "mpy-dir")]
     mpy_dir: Option<PathBuf>,
@@ -55,7 +55,29 @@ struct Args {
     hint_libs: bool,
     /// Input files.
     #[arg(required = true)]
-    files: Vec<String>,
+    files: Vec<PathBuf>,
+}
+
+/// `path` in messages (lossily when it is not UTF-8).
+fn shown(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
+}
+
+/// The default output beside the first input: `first` with suffix `from` replaced by `to`
+/// (paths need not be UTF-8); an error naming `why` when `first` does not end in `from`.
+fn beside_first(first: &Path, from: &str, to: &str, why: &str) -> Result<PathBuf, LinkError> {
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
+    match first.as_os_str().as_bytes().strip_suffix(from.as_bytes()) {
+        Some(stem) => {
+            let mut out = stem.to_vec();
+            out.extend_from_slice(to.as_bytes());
+            Ok(PathBuf::from(std::ffi::OsString::from_vec(out)))
+        }
+        None => Err(LinkError::new(
+            ErrorKind::BadArguments,
+            format!("{}: {why}", shown(first)),
+        )),
+    }
 }
 
 /// MPY_DIR from the command line, the environment, or make's command-line variables.
@@ -122,26 +144,20 @@ fn report(errors: &[LinkError], format: ErrorFormat) {
 fn preprocess(args: &Args, dialect: Dialect) -> Result<(), LinkError> {
     let out = match &args.output {
         Some(o) => o.clone(),
-        None => match args.files[0].strip_suffix(".c") {
-            Some(stem) => format!("{stem}.config.h"),
-            None => {
-                return Err(LinkError::new(
-                    ErrorKind::BadArguments,
-                    format!(
-                        "{}: --preprocess without -o needs a .c file first",
-                        args.files[0]
-                    ),
-                ))
-            }
-        },
+        None => beside_first(
+            &args.files[0],
+            ".c",
+            ".config.h",
+            "--preprocess without -o needs a .c file first",
+        )?,
     };
     let mut texts = Vec::new();
     for f in &args.files {
-        texts.push(std::fs::read(f).map_err(|e| LinkError::io(f, &e))?);
+        texts.push(std::fs::read(f).map_err(|e| LinkError::io(&shown(f), &e))?);
     }
     let names = qstr::module_qstrs(texts.iter().map(|t| t.as_slice()));
     let text = qstr::config_h(&names, dialect);
-    output::write_atomic(Path::new(&out), text.as_bytes()).map_err(|e| LinkError::io(&out, &e))
+    output::write_atomic(&out, text.as_bytes()).map_err(|e| LinkError::io(&shown(&out), &e))
 }
 
 fn run(args: &Args) -> Result<(), (Vec<LinkError>, Vec<String>)> {
@@ -156,21 +172,18 @@ fn run(args: &Args) -> Result<(), (Vec<LinkError>, Vec<String>)> {
     }
     let out = match &args.output {
         Some(o) => o.clone(),
-        None => match args.files[0].strip_suffix(".o") {
-            Some(stem) => format!("{stem}.mpy"),
-            None => {
-                return Err(one(LinkError::new(
-                    ErrorKind::BadArguments,
-                    format!(
-                        "{}: without -o the first input must be a .o file",
-                        args.files[0]
-                    ),
-                )))
-            }
-        },
+        None => beside_first(
+            &args.files[0],
+            ".o",
+            ".mpy",
+            "without -o the first input must be a .o file",
+        )
+        .map_err(one)?,
     };
     let qstrs = match &args.qstrs {
-        Some(q) => qstr::read_config_h(&std::fs::read(q).map_err(|e| one(LinkError::io(q, &e)))?),
+        Some(q) => {
+            qstr::read_config_h(&std::fs::read(q).map_err(|e| one(LinkError::io(&shown(q), &e)))?)
+        }
         None => Vec::new(),
     };
     let externs = match &args.externs {
@@ -189,8 +202,8 @@ fn run(args: &Args) -> Result<(), (Vec<LinkError>, Vec<String>)> {
     }
     let source_name = match (&args.source_name, dialect) {
         (Some(s), _) => s.clone(),
-        (None, Dialect::V1_23) => out.clone(),
-        (None, Dialect::Newest) => Path::new(&out)
+        (None, Dialect::V1_23) => shown(&out),
+        (None, Dialect::Newest) => out
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
@@ -216,7 +229,7 @@ fn run(args: &Args) -> Result<(), (Vec<LinkError>, Vec<String>)> {
     for line in &linked.log {
         println!("{line}");
     }
-    output::write_atomic(Path::new(&out), &linked.mpy).map_err(|e| one(LinkError::io(&out, &e)))
+    output::write_atomic(&out, &linked.mpy).map_err(|e| one(LinkError::io(&shown(&out), &e)))
 }
 
 fn main() -> ExitCode {

@@ -157,10 +157,12 @@ impl Archive {
 
 /// Reads an `-l` input: an archive, or a GNU ld script whose `GROUP()` lists archives.
 /// Returns the archives in order.
-pub fn load_lib(path: &str) -> Result<Vec<Archive>> {
-    load_lib_with(path, &mut |p| {
-        std::fs::read(p).map_err(|e| LinkError::io(p, &e))
-    })
+/// The input is named lossily when its path is not UTF-8; files its GROUP scripts name are
+/// read as written.
+pub fn load_lib(path: impl AsRef<std::path::Path>) -> Result<Vec<Archive>> {
+    let name = path.as_ref().to_string_lossy();
+    let data = std::fs::read(path.as_ref()).map_err(|e| LinkError::io(&name, &e))?;
+    load_lib_bytes(&name, data)
 }
 
 /// Deepest chain of GROUP scripts naming GROUP scripts.

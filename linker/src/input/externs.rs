@@ -58,10 +58,11 @@ impl Externs {
         self.unparsed.iter().find(|u| u.symbol == name)
     }
 
-    /// Reads and parses the file at `path`.
-    pub fn load(path: &str) -> Result<Externs> {
-        let data = std::fs::read(path).map_err(|e| LinkError::io(path, &e))?;
-        Externs::parse(path, &String::from_utf8_lossy(&data))
+    /// Reads and parses the file at `path` (named lossily when it is not UTF-8).
+    pub fn load(path: impl AsRef<std::path::Path>) -> Result<Externs> {
+        let name = path.as_ref().to_string_lossy();
+        let data = std::fs::read(path.as_ref()).map_err(|e| LinkError::io(&name, &e))?;
+        Externs::parse(&name, &String::from_utf8_lossy(&data))
     }
 
     /// Parses linkerscript text; `path` names it in messages.

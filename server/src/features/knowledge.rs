@@ -175,9 +175,7 @@ pub fn lib_symbols(paths: &[PathBuf]) -> Arc<SymbolIndex> {
     }
     let mut archives = Vec::new();
     for p in paths {
-        archives.extend(
-            natmod_linker::input::archive::load_lib(&p.to_string_lossy()).unwrap_or_default(),
-        );
+        archives.extend(natmod_linker::input::archive::load_lib(p).unwrap_or_default());
     }
     let s = Arc::new(index_archives(&archives));
     lock(cache).insert(key, s.clone());
