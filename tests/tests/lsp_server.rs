@@ -737,3 +737,50 @@ fn changing_arch_in_settings_rebuilds_for_it() {
     assert_eq!(done["errors"], 0, "{done}");
     assert_eq!(std::fs::read(&mpy).unwrap()[2], 4 << 2 | 3, "then armv6m");
 }
+
+/// The sources a build compiled, sorted.
+fn compiled(done: &Value) -> Vec<String> {
+    let mut v: Vec<String> = done["compiled"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no compiled list: {done}"))
+        .iter()
+        .filter_map(|s| s.as_str().map(String::from))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn only_sources_that_include_a_changed_header_are_compiled_again() {
+    let dir = project("header_deps", "examples/multifile");
+    let ops = dir.join("ops.c");
+    let ops_only = dir.join("ops_only.h");
+    std::fs::write(&ops_only, "#define OPS_ONLY 1\n").unwrap();
+    let text = std::fs::read_to_string(&ops).unwrap();
+    let with_include = text.replacen(
+        "#include \"multifile.h\"\n",
+        "#include \"multifile.h\"\n#include \"ops_only.h\"\n",
+        1,
+    );
+    assert_ne!(text, with_include, "ops.c includes multifile.h");
+    std::fs::write(&ops, with_include).unwrap();
+    let mut lsp = start(&dir, trusted());
+    lsp.open(&ops, "c");
+    let done = lsp.wait_build(&dir);
+    assert_eq!(done["errors"], 0, "{done}");
+    assert_eq!(compiled(&done), ["module.c", "ops.c", "state.c"]);
+
+    lsp.write(&ops_only, "#define OPS_ONLY 2\n");
+    let done = lsp.save_and_build(&ops_only, &dir);
+    assert_eq!(compiled(&done), ["ops.c"], "only ops.c includes ops_only.h");
+
+    let header = dir.join("multifile.h");
+    let shared = std::fs::read_to_string(&header).unwrap() + "/* changed */\n";
+    lsp.write(&header, &shared);
+    let done = lsp.save_and_build(&header, &dir);
+    assert_eq!(compiled(&done), ["module.c", "ops.c", "state.c"]);
+
+    let done = lsp.save_and_build(&ops, &dir);
+    assert_eq!(compiled(&done), Vec::<String>::new(), "nothing changed");
+    assert_eq!(done["errors"], 0, "{done}");
+}

@@ -1,8 +1,9 @@
 //! Compiling a project's sources with the exact compiler and CFLAGS make uses, into the
 //! objects make would write, with gcc's JSON diagnostics. Sources whose inputs are unchanged
-//! since their last successful compile are skipped (and keep that compile's warnings).
+//! since their last successful compile are skipped (and keep that compile's warnings); what
+//! counts as an input is in [`super::deps`].
 
-use super::gcc_diag;
+use super::{deps, gcc_diag};
 use crate::diag::{line_span, Diag};
 use crate::link_diagnostics::Severity;
 use crate::process::{self, Limits, RunError};
@@ -28,6 +29,7 @@ pub struct Compiled {
 #[derive(Debug, Default)]
 pub struct CompileCache {
     done: HashMap<String, (u64, Vec<Diag>)>,
+    foreign: deps::ForeignHashes,
     /// Whether the compiler rejected `-fdiagnostics-format=json` (then text is parsed).
     pub no_json: bool,
 }
@@ -39,33 +41,6 @@ impl CompileCache {
     }
 }
 
-/// A stamp over everything that decides an object's bytes: the command, the source, the qstr
-/// config.h and the project's local headers.
-fn stamp(p: &Project, src: &str, shared: u64) -> Option<u64> {
-    let mut h = natmod_linker::session::content_hash(p.compile_args(src).join("\0").as_bytes());
-    let bytes = std::fs::read(p.abs(src)).ok()?;
-    h ^= natmod_linker::session::content_hash(&bytes).rotate_left(17);
-    Some(h ^ shared.rotate_left(31))
-}
-
-/// Hash of config.h and every `.h` file in the project directory tree (two levels).
-fn shared_inputs(p: &Project) -> u64 {
-    let mut acc = Vec::new();
-    acc.extend(std::fs::read(p.abs(&p.config_h)).unwrap_or_default());
-    let config_h = p.abs(&p.config_h);
-    for h in p
-        .local_c_files()
-        .into_iter()
-        .filter(|f| f.extension().is_some_and(|x| x == "h"))
-    {
-        if h != config_h {
-            acc.extend(h.to_string_lossy().as_bytes());
-            acc.extend(std::fs::read(&h).unwrap_or_default());
-        }
-    }
-    natmod_linker::session::content_hash(&acc)
-}
-
 /// One compile: what it gave and whether gcc rejected the JSON option.
 type Outcome = Result<(Compiled, bool), RunError>;
 
@@ -75,11 +50,17 @@ pub fn compile_all(
     cache: &mut CompileCache,
     cancelled: &(dyn Fn() -> bool + Sync),
 ) -> Result<Vec<Compiled>, RunError> {
-    let shared = shared_inputs(p);
+    let snap = deps::Snapshot::take(p);
     let mut results: Vec<Option<Compiled>> = Vec::new();
     let mut todo = Vec::new();
     for src in p.compiled_sources() {
-        let st = stamp(p, src, shared);
+        let src_hash = std::fs::read(p.abs(src))
+            .ok()
+            .map(|b| natmod_linker::session::content_hash(&b));
+        let st = src_hash.map(|h| {
+            let known = deps::read_deps(p, src);
+            deps::stamp(p, src, h, known.as_ref(), &snap, &mut cache.foreign)
+        });
         match (st, cache.done.get(src)) {
             (Some(s), Some((old, diags))) if s == *old && p.abs(&p.object_for(src)).is_file() => {
                 results.push(Some(Compiled {
@@ -90,7 +71,7 @@ pub fn compile_all(
                 }));
             }
             _ => {
-                todo.push((results.len(), src.to_string(), st));
+                todo.push((results.len(), src.to_string(), src_hash));
                 results.push(None);
             }
         }
@@ -129,7 +110,13 @@ pub fn compile_all(
     for (slot, r) in outcomes {
         let (c, json_rejected) = r?;
         cache.no_json |= json_rejected;
-        let st = todo.iter().find(|t| t.0 == slot).and_then(|t| t.2);
+        // Stamped with the dependencies gcc just wrote, the source as it was before the
+        // compile and the local headers of the snapshot taken before it.
+        let src_hash = todo.iter().find(|t| t.0 == slot).and_then(|t| t.2);
+        let st = src_hash.map(|h| {
+            let known = deps::read_deps(p, &c.source);
+            deps::stamp(p, &c.source, h, known.as_ref(), &snap, &mut cache.foreign)
+        });
         match (c.ok, st) {
             (true, Some(s)) => {
                 cache.done.insert(c.source.clone(), (s, c.diags.clone()));
@@ -155,7 +142,8 @@ fn compile_one(p: &Project, src: &str, no_json: bool, cancelled: &dyn Fn() -> bo
         if json {
             cmd.arg("-fdiagnostics-format=json");
         }
-        cmd.args(["-o", &p.object_for(src), "-c", src]);
+        // -MMD: gcc lists the headers it read in $(BUILD)/x.d, for the next build's skip.
+        cmd.args(["-MMD", "-o", &p.object_for(src), "-c", src]);
         let limits = Limits {
             timeout: Duration::from_secs(120),
             max_output: 4 << 20,

@@ -7,6 +7,7 @@
 //! synchronous and checks `cancelled` between steps and while tools run.
 
 pub mod compile;
+pub mod deps;
 pub mod gcc_diag;
 pub mod link;
 pub mod place;

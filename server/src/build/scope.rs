@@ -1,7 +1,7 @@
 //! Where a build may write. Before anything runs, a project must lie inside a workspace
-//! folder; after make is evaluated, every place the build writes (`$(BUILD)` with its objects,
-//! `$(CONFIG_H)`, `$(MOD).mpy`, `compile_commands.json`) is resolved through symlinks and
-//! checked:
+//! folder; after make is evaluated, every place the build writes (`$(BUILD)` with its objects
+//! and dependency files, `$(CONFIG_H)`, `$(MOD).mpy`, `compile_commands.json`) is resolved
+//! through symlinks and checked:
 //!
 //! - outside the workspace folders and MPY_DIR: an error on the Makefile line of the variable
 //!   responsible, and the build writes nothing;
@@ -163,6 +163,14 @@ impl WriteScope {
             let obj = p.abs(&p.object_for(src));
             let resolved = resolve(&obj, true);
             targets.push(("BUILD", format!("the object of {src}"), obj, resolved));
+            let dep = super::deps::depfile(p, src);
+            let resolved = resolve(&dep, true);
+            targets.push((
+                "BUILD",
+                format!("the dependency file of {src}"),
+                dep,
+                resolved,
+            ));
         }
         for src in p.python_sources() {
             let out_mpy = p.abs(&p.python_mpy_for(src));
