@@ -296,6 +296,11 @@ impl LspClient {
         std::fs::write(path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
     }
 
+    /// How many `window/showMessage` texts so far contain `needle`.
+    pub fn messages_containing(&self, needle: &str) -> usize {
+        self.messages.iter().filter(|m| m.contains(needle)).count()
+    }
+
     /// Says `path` was saved (write the file first).
     pub fn save(&mut self, path: &Path) {
         self.notify(

@@ -30,21 +30,29 @@ fn sigkill_leaves_old_or_new_output_and_no_temp_pile_up() {
     };
     let r = kill_stress::run(&opts);
     println!("kill-stress: {r:?}");
-    assert!(r.violations.is_empty(), "{:#?}", r.violations);
-    assert_eq!(r.trials, 50);
-    assert_eq!(
-        r.killed_old_kept + r.killed_new_written + r.exited_before_kill,
+    assert_sound(
+        &r,
         50,
-        "every trial is accounted for"
+        r.killed_old_kept + r.killed_new_written + r.exited_before_kill,
+        r.killed_in_write,
     );
+}
+
+/// What every batch must show: no violation, every one of `trials` trials accounted for
+/// (`accounted`), a kill before the writes, at most one temporary per output at a time, and
+/// every one of the `left` temporaries kills left removed by a later run.
+fn assert_sound(r: &kill_stress::Report, trials: usize, accounted: usize, left: usize) {
+    assert!(r.violations.is_empty(), "{:#?}", r.violations);
+    assert_eq!(r.trials, trials);
+    assert_eq!(accounted, trials, "every trial is accounted for: {r:?}");
     assert!(
         r.killed_old_kept > 0,
-        "no kill landed before the rename: {r:?}"
+        "no kill landed before the writes: {r:?}"
     );
     assert!(r.max_temps <= 1, "{r:?}");
     assert_eq!(
-        r.stale_removed, r.killed_in_write,
-        "every temporary a killed run left was removed by a later run"
+        r.stale_removed, left,
+        "every temporary a kill left was removed by a later run: {r:?}"
     );
 }
 
@@ -59,24 +67,14 @@ fn sigkilled_server_leaves_old_or_new_mpy_files_and_no_temp_pile_up() {
     };
     let r = kill_stress::run(&opts);
     println!("kill-stress --server: {r:?}");
-    assert!(r.violations.is_empty(), "{:#?}", r.violations);
-    assert_eq!(r.trials, 30);
-    assert_eq!(
-        r.killed_old_kept + r.killed_between + r.killed_new_written + r.exited_before_kill,
-        30,
-        "every trial is accounted for"
-    );
     // Most kills land before the server writes (857 of 1000 in a full run), so that outcome
     // is certain in 30 trials; a kill after the writes is not (about 1 in 7, so 30 trials miss
     // it about 1% of the time) and is not asserted. Each new file is still checked byte for
     // byte: the unkilled builds and the final one must write it (a violation otherwise).
-    assert!(
-        r.killed_old_kept > 0,
-        "no kill landed before the server wrote: {r:?}"
-    );
-    assert!(r.max_temps <= 1, "{r:?}");
-    assert_eq!(
-        r.stale_removed, r.temps_left,
-        "every temporary a killed server left was removed by a later one"
+    assert_sound(
+        &r,
+        30,
+        r.killed_old_kept + r.killed_between + r.killed_new_written + r.exited_before_kill,
+        r.temps_left,
     );
 }

@@ -189,11 +189,7 @@ fn a_makefile_that_never_finishes_times_out_and_make_is_killed() {
     lsp.save_and_build(&c_file, &dir);
     assert_eq!(running_with_arg(&forever), 0);
     assert_eq!(running_in(&dir), Vec::<String>::new());
-    let shown = lsp
-        .messages
-        .iter()
-        .filter(|m| m.contains("timed out"))
-        .count();
+    let shown = lsp.messages_containing("timed out");
     assert_eq!(shown, 1, "shown once: {:?}", lsp.messages);
     still_answering(&mut lsp, &c_file);
 

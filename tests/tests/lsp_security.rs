@@ -218,11 +218,7 @@ fn nothing_runs_for_a_project_outside_the_workspace_folders() {
     // Saving again does not repeat the message.
     lsp.save(&c_file);
     lsp.wait_build(&dir);
-    let told = lsp
-        .messages
-        .iter()
-        .filter(|m| m.contains("outside the workspace folders"))
-        .count();
+    let told = lsp.messages_containing("outside the workspace folders");
     assert_eq!(told, 1, "{:?}", lsp.messages);
     assert!(!marker.exists());
 }

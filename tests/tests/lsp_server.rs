@@ -427,11 +427,7 @@ fn untrusted_workspace_runs_nothing_and_says_so_once() {
         .map(|ps| ps.iter().all(|p| p["generation"] == 0))
         .unwrap_or(true);
     assert!(all_zero, "no build may be requested: {status}");
-    let told = lsp
-        .messages
-        .iter()
-        .filter(|m| m.contains("not trusted"))
-        .count();
+    let told = lsp.messages_containing("not trusted");
     assert_eq!(told, 1, "said once: {:?}", lsp.messages);
     assert!(!dir.join("build").exists(), "nothing ran");
 }
