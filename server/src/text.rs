@@ -4,6 +4,7 @@
 use ls_types::{Position, TextDocumentContentChangeEvent};
 use ropey::Rope;
 use std::collections::HashMap;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use tower_lsp_server::ls_types;
 
@@ -85,10 +86,24 @@ impl Documents {
     }
 }
 
+/// The largest file [`read_lossy`] reads (a C source or header is far smaller).
+pub const MAX_READ: u64 = 16 << 20;
+
 /// The text of `path` as an editor shows it: bytes that are not UTF-8 become U+FFFD, so the
-/// lines (and the columns before such a byte) stay where they are.
+/// lines (and the columns before such a byte) stay where they are. `None` for what is not a
+/// regular file of at most [`MAX_READ`] bytes.
 pub fn read_lossy(path: &Path) -> Option<String> {
-    let bytes = std::fs::read(path).ok()?;
+    // Only regular files of a sane size: a client may name /dev/zero or a FIFO.
+    let meta = std::fs::metadata(path).ok()?;
+    if !meta.is_file() || meta.len() > MAX_READ {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .ok()?
+        .take(MAX_READ)
+        .read_to_end(&mut bytes)
+        .ok()?;
     Some(match String::from_utf8(bytes) {
         Ok(s) => s,
         Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
@@ -117,6 +132,28 @@ pub fn position(text: &str, line: u32, col: u32) -> Position {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_only_regular_files() {
+        assert_eq!(read_lossy(Path::new("/dev/zero")), None);
+        let fifo = std::env::temp_dir().join(format!("natmod-fifo-{}", std::process::id()));
+        let _ = std::fs::remove_file(&fifo);
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(
+            made.is_ok_and(|s| s.success()),
+            "mkfifo (coreutils) is needed"
+        );
+        assert_eq!(
+            read_lossy(&fifo),
+            None,
+            "a FIFO is not read (it would block)"
+        );
+        std::fs::remove_file(&fifo).unwrap();
+        let f = std::env::temp_dir().join(format!("natmod-lossy-{}.c", std::process::id()));
+        std::fs::write(&f, b"int caf\xe9;\n").unwrap();
+        assert_eq!(read_lossy(&f).as_deref(), Some("int caf\u{fffd};\n"));
+        std::fs::remove_file(&f).unwrap();
+    }
     use ls_types::Range;
 
     #[test]

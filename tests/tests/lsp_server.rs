@@ -396,6 +396,14 @@ fn garbage_json_rpc_does_not_crash_the_server() {
     );
     lsp.notify("textDocument/didOpen", json!({"textDocument": {"uri": "http://x/y.c", "languageId": "c", "version": 1, "text": ""}}));
     lsp.notify("textDocument/didChange", json!({"bogus": true}));
+    // Requests about files that are no regular files (not open, so read from disk) answer.
+    for uri in ["file:///dev/zero", "file:///proc/self/fd/0"] {
+        let r = lsp.request(
+            "textDocument/hover",
+            json!({"textDocument": {"uri": uri}, "position": {"line": 0, "character": 0}}),
+        );
+        assert!(r.get("result").is_some(), "{uri}: {r}");
+    }
     let status = lsp.request("natmod/buildStatus", Value::Null);
     assert_eq!(
         status["result"]["trusted"], true,
