@@ -26,7 +26,6 @@
 #   KEEP_ARTIFACTS=1    keep every run directory (they are kept on failure anyway)
 #   EDITOR_TESTS_TIMEOUT=seconds   per server wait inside the tests (default 60)
 #
-# Harness check: NATMOD_LSP=tests/editors/stand_in_lsp.py (a crude make-based stand-in) passes all.
 # Everything downloaded lives in target/editor-tools/ (npm, venv) and editors/vscode/node_modules;
 # apt packages: chromium, libkrb5-dev, ripgrep (+ make/gcc for the example). Needs root for apt,
 # node 20 + npm, python3 with venv. Registries only: no other downloads.

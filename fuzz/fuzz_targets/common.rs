@@ -92,14 +92,12 @@ pub fn externs() -> &'static [Externs] {
 
 /// The arches whose `e_machine` is `machine` (x64 for an unknown machine, to exercise the
 /// incompatible-arch path).
-pub fn arches_for(machine: u16) -> &'static [&'static str] {
-    match machine {
-        3 => &["x86"],
-        62 => &["x64"],
-        40 => &["armv6m", "armv7m", "armv7emsp", "armv7emdp"],
-        94 => &["xtensa", "xtensawin"],
-        243 => &["rv32imc", "rv64imc"],
-        _ => &["x64"],
+pub fn arches_for(machine: u16) -> Vec<&'static str> {
+    let names = natmod_linker::arch::names_for_machine(machine);
+    if names.is_empty() {
+        vec!["x64"]
+    } else {
+        names
     }
 }
 

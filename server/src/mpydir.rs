@@ -355,7 +355,7 @@ fn collect_decls(node: Node, src: &str, file: &Path, out: &mut HashMap<String, H
             "function_definition" => {
                 let Some(name) = child
                     .child_by_field_name("declarator")
-                    .and_then(|d| innermost_name(d, src))
+                    .and_then(|d| declared_name(d, src))
                 else {
                     continue;
                 };
@@ -365,7 +365,7 @@ fn collect_decls(node: Node, src: &str, file: &Path, out: &mut HashMap<String, H
                 let mut c = child.walk();
                 let decls: Vec<Node> = child.children_by_field_name("declarator", &mut c).collect();
                 for d in decls {
-                    let Some(name) = innermost_name(d, src) else {
+                    let Some(name) = declared_name(d, src) else {
                         continue;
                     };
                     let kind = if is_function_declarator(d) {
@@ -387,11 +387,13 @@ fn collect_decls(node: Node, src: &str, file: &Path, out: &mut HashMap<String, H
     }
 }
 
-/// The identifier a declarator declares.
-fn innermost_name(decl: Node, src: &str) -> Option<String> {
+/// The identifier (or struct field name) a declarator declares, found through pointer,
+/// function, array and parenthesized declarators.
+fn declared_name(decl: Node, src: &str) -> Option<String> {
+    let is_name = |k: &str| k == "identifier" || k == "field_identifier";
     let mut d = decl;
     for _ in 0..64 {
-        if d.kind() == "identifier" {
+        if is_name(d.kind()) {
             return Some(text(d, src).to_string());
         }
         d = match d.child_by_field_name("declarator") {
@@ -400,7 +402,7 @@ fn innermost_name(decl: Node, src: &str) -> Option<String> {
                 let mut c = d.walk();
                 let found = d
                     .named_children(&mut c)
-                    .find(|n| n.kind() == "identifier" || n.kind().ends_with("declarator"));
+                    .find(|n| is_name(n.kind()) || n.kind().ends_with("declarator"));
                 found?
             }
         };
@@ -457,26 +459,6 @@ pub fn parse_header_decls(root: &Path, start: &Path) -> HashMap<String, HeaderDe
     out
 }
 
-fn field_name(decl: Node, src: &str) -> Option<String> {
-    // Descend through pointer/function/parenthesized declarators to the identifier.
-    let mut d = decl;
-    loop {
-        if d.kind() == "field_identifier" || d.kind() == "identifier" {
-            return Some(text(d, src).to_string());
-        }
-        d = match d.child_by_field_name("declarator") {
-            Some(inner) => inner,
-            None => {
-                let mut c = d.walk();
-                let found = d
-                    .named_children(&mut c)
-                    .find(|n| n.kind().ends_with("declarator") || n.kind() == "field_identifier");
-                found?
-            }
-        };
-    }
-}
-
 /// Parses the fields of `struct _mp_fun_table_t` out of nativeglue.h text, in order.
 pub fn parse_fun_table(src: &str) -> Vec<FunTableField> {
     let Some(mut parser) = c_parser() else {
@@ -500,7 +482,7 @@ pub fn parse_fun_table(src: &str) -> Vec<FunTableField> {
                     let Some(decl) = f.child_by_field_name("declarator") else {
                         continue;
                     };
-                    let Some(name) = field_name(decl, src) else {
+                    let Some(name) = declared_name(decl, src) else {
                         continue;
                     };
                     out.push(FunTableField {

@@ -76,6 +76,15 @@ pub const ARCH_NAMES: &[&str] = &[
     "rv64imc",
 ];
 
+/// The names in [`ARCH_NAMES`] (in that order) whose objects have ELF `e_machine` `machine`.
+pub fn names_for_machine(machine: u16) -> Vec<&'static str> {
+    ARCH_NAMES
+        .iter()
+        .copied()
+        .filter(|n| by_name(n).is_ok_and(|a| a.info().machine == machine))
+        .collect()
+}
+
 /// The architecture called `name` on the command line.
 pub fn by_name(name: &str) -> Result<&'static dyn Arch> {
     Ok(match name {
