@@ -4,18 +4,14 @@
 // Usage: node drive-tests.js <serverUrl> <workspaceDir> <extensionDir> <testsEntry.js>
 // env NATMOD_NODE_TOOLS: the directory whose node_modules has playwright-core.
 const path = require('path');
-const { chromium } = require(path.join(process.env.NATMOD_NODE_TOOLS, 'node_modules', 'playwright-core'));
+const { launch } = require('./workbench');
 const [server, wsDir, extDir, testsPath] = process.argv.slice(2);
 const host = new URL(server).host;
 const remote = (p) => `vscode-remote://${host}${path.resolve(p)}`;
 const LIMIT_MS = Number(process.env.NATMOD_DRIVE_TIMEOUT || 300) * 1000;
 
 (async () => {
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium', headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-           '--no-first-run', '--disable-sync', '--disable-quic', '--disable-dev-shm-usage'],
-  });
+  const browser = await launch();
   const page = await browser.newPage();
   let exitCode = null;
   const done = new Promise((res) => page.exposeFunction('codeAutomationExit', (code) => { exitCode = code; res(); }));
