@@ -37,7 +37,7 @@ fi
 
 # ---------------------------------------------------------------- apt packages
 APT_PACKAGES=(
-    make gcc binutils ca-certificates xz-utils
+    make gcc g++ binutils ca-certificates xz-utils git
     python3 python3-pip
     gcc-i686-linux-gnu libc6-dev-i386-cross linux-libc-dev-i386-cross lib32gcc-12-dev libc6-dev-i386
     gcc-arm-none-eabi libnewlib-arm-none-eabi
