@@ -349,3 +349,52 @@ fn hint_libs_names_the_runtime_member_and_keeps_the_reference_first_line() {
         "{hinted}"
     );
 }
+
+/// `--preprocess` writes the config.h each tree's own `mpy_ld.py` writes, run live.
+#[test]
+fn preprocess_matches_each_trees_mpy_ld_live() {
+    let d = scratch("preprocess_live");
+    std::fs::write(
+        d.join("mod.c"),
+        "x = MP_QSTR_hello + MP_QSTR_append + MP_QSTR___name__ + MP_QSTR_zz_top;\n",
+    )
+    .unwrap();
+    for tree in [natmod_tests::mpy_dir(), natmod_tests::mpy_dir_newest()] {
+        let ours = run(
+            &d,
+            &[
+                "--mpy-dir",
+                tree.to_str().unwrap(),
+                "--preprocess",
+                "-o",
+                "ours.h",
+                "mod.c",
+            ],
+        );
+        assert!(ours.status.success(), "{}", text(&ours));
+        let reference = Command::new(natmod_tests::require_tool("python3", "python3"))
+            .current_dir(&d)
+            .arg(tree.join("tools/mpy_ld.py"))
+            .args(["--preprocess", "-o", "ref.h", "mod.c"])
+            .output()
+            .unwrap();
+        assert!(
+            reference.status.success(),
+            "{}'s mpy_ld.py --preprocess failed (pip install pyelftools)\n{}",
+            tree.display(),
+            text(&reference)
+        );
+        assert_eq!(
+            std::fs::read_to_string(d.join("ours.h")).unwrap(),
+            std::fs::read_to_string(d.join("ref.h")).unwrap(),
+            "config.h for {}",
+            tree.display()
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&ours.stdout),
+            String::from_utf8_lossy(&reference.stdout),
+            "stdout for {}",
+            tree.display()
+        );
+    }
+}
