@@ -97,6 +97,13 @@ mkdir -p "$work"
 debootstrap --variant=minbase "$suite" "$root" "$mirror" >"$work/debootstrap.log" 2>&1 \
     || { tail -n 20 "$work/debootstrap.log" >&2; die "debootstrap failed (log: $work/debootstrap.log)"; }
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+# The network's trust, which every machine of this workplace has (not an install step of ours):
+# local CA certificates (a TLS-inspecting proxy's), picked up by update-ca-certificates when
+# provisioning installs ca-certificates.
+if [ -d /usr/local/share/ca-certificates ]; then
+    mkdir -p "$root/usr/local/share/ca-certificates"
+    cp -a /usr/local/share/ca-certificates/. "$root/usr/local/share/ca-certificates/"
+fi
 step_done
 
 step "repo (git archive HEAD), ../shared, toolchain and mounts"
@@ -109,10 +116,19 @@ bind /proc "$root/proc"
 bind /sys "$root/sys"
 bind /dev "$root/dev"
 bind /dev/pts "$root/dev/pts"
+if mountpoint -q /dev/shm; then bind /dev/shm "$root/dev/shm"; fi
 step_done
 
+# A clean environment, plus the machine's network settings (proxies, CA bundle paths) that a new
+# machine of this workplace has too.
+net_env=()
+for v in http_proxy https_proxy no_proxy HTTP_PROXY HTTPS_PROXY NO_PROXY SSL_CERT_FILE SSL_CERT_DIR \
+    REQUESTS_CA_BUNDLE PIP_CERT CURL_CA_BUNDLE NODE_EXTRA_CA_CERTS GIT_SSL_CAINFO CARGO_HTTP_CAINFO \
+    PIP_DEFAULT_TIMEOUT; do
+    if [ -n "${!v:-}" ]; then net_env+=("$v=${!v}"); fi
+done
 in_root() {
-    chroot "$root" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 CI="${CI:-}" \
+    chroot "$root" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 CI="${CI:-}" "${net_env[@]}" \
         NATMOD_FRESH_MACHINE=1 PATH=/root/.cargo/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
         /bin/bash -c "cd /work/repo && $1"
 }
