@@ -237,18 +237,7 @@ fn preprocess_follows_the_micropython_version_of_mpy_dir() {
     let h = std::fs::read_to_string(d.join("mod.config.h")).unwrap();
     assert!(!h.contains("mp_int_t"), "newest dialect by default");
     assert!(h.contains("#define MP_QSTR_hello (mp_native_qstr_table[1])"));
-    let mpy_dir = natmod_tests::mpy_dir();
-    let v123 = run(
-        &d,
-        &[
-            "--mpy-dir",
-            mpy_dir.to_str().unwrap(),
-            "--preprocess",
-            "-o",
-            "old.h",
-            "mod.c",
-        ],
-    );
+    let v123 = preprocess_for(&d, &natmod_tests::mpy_dir(), "old.h");
     assert!(v123.status.success(), "{}", text(&v123));
     let h = std::fs::read_to_string(d.join("old.h")).unwrap();
     assert!(
@@ -350,6 +339,12 @@ fn hint_libs_names_the_runtime_member_and_keeps_the_reference_first_line() {
     );
 }
 
+/// natmod-ld `--mpy-dir TREE --preprocess -o OUT mod.c` in `d`.
+fn preprocess_for(d: &std::path::Path, tree: &std::path::Path, out: &str) -> std::process::Output {
+    let tree = tree.to_str().unwrap();
+    run(d, &["--mpy-dir", tree, "--preprocess", "-o", out, "mod.c"])
+}
+
 /// `--preprocess` writes the config.h each tree's own `mpy_ld.py` writes, run live.
 #[test]
 fn preprocess_matches_each_trees_mpy_ld_live() {
@@ -360,17 +355,7 @@ fn preprocess_matches_each_trees_mpy_ld_live() {
     )
     .unwrap();
     for tree in [natmod_tests::mpy_dir(), natmod_tests::mpy_dir_newest()] {
-        let ours = run(
-            &d,
-            &[
-                "--mpy-dir",
-                tree.to_str().unwrap(),
-                "--preprocess",
-                "-o",
-                "ours.h",
-                "mod.c",
-            ],
-        );
+        let ours = preprocess_for(&d, &tree, "ours.h");
         assert!(ours.status.success(), "{}", text(&ours));
         let reference = Command::new(natmod_tests::require_tool("python3", "python3"))
             .current_dir(&d)
