@@ -206,38 +206,49 @@ const DECLARATORS: &[&str] = &[
 impl FileIndex {
     /// Parses `text` and indexes it.
     pub fn parse(text: &str) -> FileIndex {
+        Self::parse_counting(text).0
+    }
+
+    /// [`FileIndex::parse`], also returning the work done: (tree nodes, steps taken up the tree).
+    /// Steps grow linearly with the nodes on any input, garbage included; the tests hold it so.
+    pub fn parse_counting(text: &str) -> (FileIndex, usize, u64) {
         let (src, defines) = prepare(text);
         let mut parser = Parser::new();
         if parser
             .set_language(&tree_sitter_c::LANGUAGE.into())
             .is_err()
         {
-            return FileIndex {
+            let index = FileIndex {
                 has_errors: true,
                 ..FileIndex::default()
             };
+            return (index, 0, 0);
         }
         let Some(tree) = parser.parse(src.as_bytes(), None) else {
-            return FileIndex {
+            let index = FileIndex {
                 has_errors: true,
                 ..FileIndex::default()
             };
+            return (index, 0, 0);
         };
         let root = tree.root_node();
         let mut index = FileIndex {
             has_errors: root.has_error(),
             ..FileIndex::default()
         };
-        Walker {
+        let parents = parents_of(root);
+        let nodes = parents.map.len() + 1;
+        let mut walker = Walker {
             src: src.as_bytes(),
             index: &mut index,
-            parents: parents_of(root),
-        }
-        .walk(root);
+            parents,
+        };
+        walker.walk(root);
+        let steps = walker.parents.steps.get();
         index.add_object_defines(defines);
         index.locals.sort();
         index.locals.dedup();
-        index
+        (index, nodes, steps)
     }
 
     /// Adds what `MP_DEFINE_...(name, args)` invocations define and reference, in source order.
@@ -560,22 +571,37 @@ fn object_define(
     ))
 }
 
-/// Every node's parent, by node id. `Node::parent` searches down from the root, so walking up
-/// with it costs the depth each step: on deeply nested (garbage) input indexing went quadratic.
-type Parents<'t> = HashMap<usize, Node<'t>>;
+/// Every node's parent, by node id, counting the steps taken up the tree. `Node::parent`
+/// searches down from the root, so walking up with it costs the depth each step: on deeply
+/// nested (garbage) input indexing went quadratic.
+struct Parents<'t> {
+    map: HashMap<usize, Node<'t>>,
+    steps: std::cell::Cell<u64>,
+}
+
+impl<'t> Parents<'t> {
+    /// The parent of the node with this id (one step up).
+    fn get(&self, id: &usize) -> Option<&Node<'t>> {
+        self.steps.set(self.steps.get() + 1);
+        self.map.get(id)
+    }
+}
 
 /// The parents of every node under `root`.
 fn parents_of(root: Node<'_>) -> Parents<'_> {
-    let mut parents = HashMap::new();
+    let mut map = HashMap::new();
     let mut stack = vec![root];
     while let Some(n) = stack.pop() {
         let mut cursor = n.walk();
         for c in n.children(&mut cursor) {
-            parents.insert(c.id(), n);
+            map.insert(c.id(), n);
             stack.push(c);
         }
     }
-    parents
+    Parents {
+        map,
+        steps: std::cell::Cell::new(0),
+    }
 }
 
 struct Walker<'s, 'i, 't> {
@@ -982,6 +1008,36 @@ impl ProjectIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Garbage nested `depth` deep, the shapes tree-sitter recovers from worst (the lsp_hostile
+    /// test's garbage.c and garbage.h, scaled).
+    fn nested_garbage(depth: usize) -> String {
+        let mut c = String::from("int f( { return }}} ;\n#define LOOP LOOP LOOP\nLOOP(((((\n");
+        c += &"if (".repeat(depth);
+        c += "\n";
+        c += &"(".repeat(depth);
+        c += &"{".repeat(depth);
+        c += "\n mp_obj_t mp_ x[[[[;\n";
+        c += &"a(b(".repeat(depth);
+        c
+    }
+
+    #[test]
+    fn indexing_deeply_nested_garbage_takes_linear_work() {
+        // Counted, not timed: steps up the tree per node stay bounded as the nesting doubles
+        // (the quadratic walk this guards against took 11 s on the 20,000-deep garbage).
+        let (_, n1, s1) = FileIndex::parse_counting(&nested_garbage(5_000));
+        let (_, n2, s2) = FileIndex::parse_counting(&nested_garbage(10_000));
+        assert!(n2 > n1 * 3 / 2, "the input must grow: {n1} -> {n2} nodes");
+        for (n, s) in [(n1, s1), (n2, s2)] {
+            assert!(s <= 8 * n as u64, "{s} steps up the tree for {n} nodes");
+        }
+        let per_node = |s: u64, n: usize| s as f64 / n as f64;
+        assert!(
+            per_node(s2, n2) <= per_node(s1, n1) * 1.25 + 0.5,
+            "steps per node grew with the nesting: {s1}/{n1} -> {s2}/{n2}"
+        );
+    }
 
     const SAMPLE: &str = r#"#include "py/dynruntime.h"
 static int hidden;

@@ -367,17 +367,13 @@ fn c_files_tree_sitter_cannot_parse_still_get_gcc_errors_and_answers() {
     .unwrap();
 
     let mut lsp = start(&dir, trusted());
-    let t = Instant::now();
     lsp.open(&c_file, "c");
     open_lossy(&mut lsp, &header);
     open_lossy(&mut lsp, &junk);
     let done = lsp.wait_build(&dir);
-    // (Indexing garbage.c once took 11 s: each step up the tree searched down from the root.)
-    let took = t.elapsed();
-    assert!(
-        took < Duration::from_secs(5),
-        "indexing the garbage took {took:?}"
-    );
+    // (Indexing garbage.c once took 11 s: each step up the tree searched down from the root.
+    // That is guarded by counting, not timing, in cindex's
+    // indexing_deeply_nested_garbage_takes_linear_work.)
     assert!(done["errors"].as_u64().unwrap() >= 2, "{done}");
     assert_eq!(done["written"], Value::Null, "{done}");
     let first_error_line = |lsp: &LspClient, f: &Path| {
