@@ -185,10 +185,159 @@ build_all_firmware() {
     for b in "${boards[@]}"; do build_firmware "$b"; done
 }
 
+# pyboard.py (run-natmodtests.py's execpty: targets) imports pyserial.
+install_pyserial() {
+    python3 -c 'import serial' 2>/dev/null && return 0
+    local flags=(--disable-pip-version-check --no-input) stdlib
+    stdlib="$(python3 -c 'import sysconfig; print(sysconfig.get_path("stdlib"))')"
+    if [ -f "$stdlib/EXTERNALLY-MANAGED" ] && [ -z "${VIRTUAL_ENV:-}" ]; then flags+=(--break-system-packages); fi
+    say "pip install pyserial"
+    python3 -m pip install "${flags[@]}" pyserial || die "pip install pyserial failed (is PyPI reachable?)"
+    python3 -c 'import serial' || die "python3 cannot import serial after pip install pyserial"
+}
+
 install_qemu
+install_pyserial
 unpack_tree
 build_all_firmware
 say "firmware in $fwdir ($(( $(date +%s) - start_all )) s so far)"
 if [ "$build_only" = 1 ]; then
     exit 0
 fi
+
+# ------------------------------------------------------------------ natmods
+natmod_ld="${NATMOD_LD:-$root/target/release/natmod-ld}"
+if [ -z "${NATMOD_LD:-}" ]; then
+    say "building natmod-ld (cargo build --release -p natmod-linker --bin natmod-ld)"
+    (cd "$root" && cargo build --release -q -p natmod-linker --bin natmod-ld)
+fi
+[ -x "$natmod_ld" ] || die "natmod-ld not found at $natmod_ld"
+python3 -c 'import elftools' 2>/dev/null || die "python3 cannot import elftools (pyelftools, needed by mpy_ld.py): run scripts/provision.sh"
+ref_ld="python3 $tree/tools/mpy_ld.py"
+
+# What MicroPython's CI builds (tools/ci.sh ci_native_mpy_modules_build), features2 last.
+NATMODS=(btree deflate features1 features3 features4 framebuf heapq random re features2)
+# The modules the natmod tests import (run-natmodtests.py's TEST_MAPPINGS).
+TESTED=(btree deflate framebuf heapq random re)
+
+variant_cflags() {
+    case "$1" in
+        plain) echo "" ;;
+        function-sections|gc) echo "-ffunction-sections -fdata-sections" ;;
+    esac
+}
+variant_ld() {
+    # `--gc-sections` goes on MPY_LD itself: MPY_LD_FLAGS= on make's command line would replace
+    # the -l/--externs/--arch-flags/--source-name flags dynruntime.mk and the Makefiles add.
+    case "$1" in
+        gc) echo "$natmod_ld --gc-sections" ;;
+        *) echo "$natmod_ld" ;;
+    esac
+}
+
+# build_natmods ARCH VARIANT: compile each natmod once (BUILD=build-ARCH-VARIANT), link it with
+# natmod-ld and (plain, or when asked) with mpy_ld.py from the same objects; store both .mpy sets.
+build_natmods() {
+    local arch="$1" var="$2" mod dir bld cflags extra store_ours store_ref log t0 linker ld
+    t0=$(date +%s)
+    store_ours="$emu/mpy/$var/natmod-ld/$arch"
+    store_ref="$emu/mpy/$var/mpy_ld.py/$arch"
+    rm -rf "$store_ours" "$store_ref"
+    mkdir -p "$store_ours" "$store_ref"
+    for mod in "${NATMODS[@]}"; do
+        dir="$tree/examples/natmod/$mod"
+        bld="build-$arch-$var"
+        cflags="$(variant_cflags "$var")"
+        extra=()
+        # features2 needs soft float on RISC-V (as MicroPython's CI builds it).
+        if [ "$mod" = features2 ] && { [ "$arch" = rv32imc ] || [ "$arch" = rv64imc ]; }; then
+            extra+=(MICROPY_FLOAT_IMPL=float)
+        fi
+        # The rv64imc stack case (see unpack_tree): GCC 12.2's rv64 re code needs more than the
+        # 2048-byte recursion budget; 4096 is the fix the snapshot's README names. Both linkers
+        # get the same objects, so the baseline is fixed too.
+        if [ "$mod" = re ] && [ "$arch" = rv64imc ]; then
+            cflags="$cflags -DSTACK_LIMIT=4096"
+        fi
+        for linker in natmod-ld mpy_ld.py; do
+            if [ "$linker" = natmod-ld ]; then ld="$(variant_ld "$var")"; store="$store_ours"; else ld="$ref_ld"; store="$store_ref"; fi
+            log="$results/link-$var-$linker-$arch-$mod.log"
+            # Relink from the same objects: drop only the link outputs.
+            rm -f "$dir"/*.mpy "$dir/$bld"/*.mpy
+            # CFLAGS from the environment: dynruntime.mk's `CFLAGS +=` appends to it.
+            if CFLAGS="$cflags" make -C "$dir" -j"$JOBS" ARCH="$arch" BUILD="$bld" MPY_LD="$ld" "${extra[@]}" >"$log" 2>&1; then
+                cp "$dir"/*.mpy "$store/"
+            else
+                echo "$arch $mod: make with $linker failed (log: $log): $(grep -m1 -E 'Error|error' "$log" || tail -n1 "$log")" >>"$store/FAILED"
+                [ "$linker" = mpy_ld.py ] || say "$arch $mod: make with natmod-ld FAILED (log: $log)"
+            fi
+        done
+        rm -f "$dir"/*.mpy
+    done
+    say "natmods $arch ($var): built and linked twice in $(( $(date +%s) - t0 )) s"
+}
+
+# run_suite ARCH LINKER VARIANT: MicroPython's natmod tests for ARCH with one linker's modules.
+run_suite() {
+    local arch="$1" linker="$2" var="$3" board groups g store log files t0 target=() env=()
+    t0=$(date +%s)
+    board="$(board_of "$arch")"
+    store="$emu/mpy/$var/$linker/$arch"
+    for m in "${TESTED[@]}"; do
+        rm -f "$tree/examples/natmod/$m/${m}_$arch.mpy"
+        if [ -f "$store/${m}_$arch.mpy" ]; then cp "$store/${m}_$arch.mpy" "$tree/examples/natmod/$m/"; fi
+    done
+    if [ "$board" = unix-x86 ]; then
+        # What MicroPython's CI runs for the unix port: every natmod test (extmod/*.py).
+        groups=(btree deflate framebuf heapq random re)
+        env=(MICROPY_MICROPYTHON="$fwdir/unix-x86/micropython")
+    else
+        # ports/qemu's test_natmod: TEST_NATMODS, one run-natmodtests.py (one boot) per group.
+        groups=(btree deflate framebuf heapq random_basic re)
+        target=(-t "execpty:$(bash "$root/scripts/emu-board.sh" --command "$board")")
+    fi
+    for g in "${groups[@]}"; do
+        log="$results/run-$var-$linker-$arch-$g.log"
+        files=()
+        for f in "$tree/tests/extmod/$g"*.py; do files+=("extmod/${f##*/}"); done
+        # A module that hangs the target hangs the runner (no read timeout): bound each run.
+        (cd "$tree/tests" && env "${env[@]}" timeout -k 5 "$timeout_s" python3 ./run-natmodtests.py \
+            "${target[@]}" --arch "$arch" -r "$results/natmodtests-$var-$linker-$arch" "${files[@]}") >"$log" 2>&1 \
+            || { rc=$?; if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then echo TIMEOUT >>"$log"; fi; }
+        python3 "$root/scripts/emu_report.py" parse "$log" "$arch" "$linker" "$var" "${files[@]}" >>"$tsv"
+    done
+    say "tests $arch with $linker ($var): $(awk -F'\t' -v a="$arch" -v l="$linker" -v v="$var" '$1==a&&$2==l&&$3==v{n[$5]++} END{printf "%d pass, %d fail, %d skip", n["pass"], n["fail"]+n["notbuilt"], n["skip"]}' "$tsv") in $(( $(date +%s) - t0 )) s"
+}
+
+tsv="$results/natmod-tests.tsv"
+: >"$tsv"
+for arch in "${arches[@]}"; do
+    build_natmods "$arch" "$variant"
+    run_suite "$arch" natmod-ld "$variant"
+    if [ "$reference" = 1 ]; then
+        run_suite "$arch" mpy_ld.py "$variant"
+    fi
+done
+
+# ------------------------------------------------------------------ bundled examples and deliberate differences
+modtsv="$results/modules.tsv"
+: >"$modtsv"
+mod_status=0
+if [ "$differences" = 1 ]; then
+    for arch in "${arches[@]}"; do
+        python3 "$root/scripts/emu_modules.py" --arch "$arch" --root "$root" --tree "$tree" \
+            --natmod-ld "$natmod_ld" --work "$emu/modules" --timeout 30 --tsv "$modtsv" \
+            --unix-x86 "$fwdir/unix-x86/micropython" || mod_status=1
+    done
+fi
+
+# ------------------------------------------------------------------ the table
+status=0
+python3 "$root/scripts/emu_report.py" table "$tsv" || status=1
+if [ "$differences" = 1 ]; then
+    python3 "$root/scripts/emu_report.py" modules "$modtsv" || status=1
+fi
+[ "$mod_status" = 0 ] || status=1
+say "total wall time $(( $(date +%s) - start_all )) s"
+python3 "$root/scripts/emu_report.py" summary "$tsv" "$modtsv"
+exit "$status"
