@@ -5,6 +5,10 @@
     emu_report.py table TSV                               print arch x passed/failed/skipped; exit 1
                                                           when natmod-ld failed anything, or did not
                                                           pass a file mpy_ld.py passed
+    emu_report.py modules MODTSV                          print the example/difference modules table
+                                                          (emu_modules.py rows); exit 1 when a
+                                                          natmod-ld module is not right
+    emu_report.py summary TSV MODTSV                      the last line: `emulated: N passed, M failed`
 
 TSV columns: arch, linker (natmod-ld | mpy_ld.py), variant, test file, result (pass | fail |
 skip | notbuilt), note. run-natmodtests.py's exit status reflects only its last group and a
@@ -52,12 +56,7 @@ def parse(log_path, arch, linker, variant, files):
 
 def table(tsv_path):
     """Print the arch x result table for every (linker, variant) run; return the exit status."""
-    rows = []
-    with open(tsv_path) as f:
-        for line in f:
-            parts = line.rstrip("\n").split("\t")
-            if len(parts) == 6:
-                rows.append(parts)
+    rows = read_rows(tsv_path, 6)
     runs = OrderedDict()
     for arch, linker, variant, path, result, note in rows:
         runs.setdefault((linker, variant), OrderedDict()).setdefault(arch, {})[path] = (result, note)
@@ -96,12 +95,60 @@ def table(tsv_path):
     return status
 
 
+def read_rows(path, width):
+    """The TSV rows of `width` columns (a missing file has none)."""
+    try:
+        with open(path) as f:
+            return [p for p in (l.rstrip("\n").split("\t") for l in f) if len(p) == width]
+    except FileNotFoundError:
+        return []
+
+
+def modules(path):
+    """Print case x arch: natmod-ld's verdict and the reference's outcome; return the status."""
+    rows = read_rows(path, 5)
+    status = 0
+    print("\nBundled examples and deliberate differences (natmod-ld must be right; mpy_ld.py recorded):")
+    print(f"  {'arch':<10} {'case':<22} {'natmod-ld':<10} mpy_ld.py")
+    by = OrderedDict()
+    for arch, case, linker, verdict, note in rows:
+        by.setdefault((arch, case), {})[linker] = (verdict, note)
+    for (arch, case), r in by.items():
+        ours = r.get("natmod-ld", ("missing", ""))
+        ref = r.get("mpy_ld.py", ("missing", ""))
+        if ours[0] != "right":
+            status = 1
+        ref_text = ref[0] + (": " + ref[1] if ref[1] else "")
+        ours_text = ours[0] if ours[0] == "right" else ours[0] + " (" + ours[1] + ")"
+        print(f"  {arch:<10} {case:<22} {ours_text:<10} {ref_text}")
+    return status
+
+
+def summary(tsv, modtsv):
+    """natmod-ld's totals over both tables."""
+    passed = failed = 0
+    for arch, linker, variant, path, result, note in read_rows(tsv, 6):
+        if linker == "natmod-ld":
+            passed += result == "pass"
+            failed += result in ("fail", "notbuilt")
+    for arch, case, linker, verdict, note in read_rows(modtsv, 5):
+        if linker == "natmod-ld":
+            passed += verdict == "right"
+            failed += verdict != "right"
+    print(f"emulated: {passed} passed, {failed} failed")
+    return 0
+
+
 def main(argv):
     if len(argv) >= 6 and argv[1] == "parse":
         parse(argv[2], argv[3], argv[4], argv[5], argv[6:])
         return 0
     if len(argv) == 3 and argv[1] == "table":
         return table(argv[2])
+    if len(argv) == 3 and argv[1] == "modules":
+        return modules(argv[2])
+    if len(argv) == 4 and argv[1] == "summary":
+        return summary(argv[2], argv[3])
     sys.stderr.write(__doc__)
     return 2
 

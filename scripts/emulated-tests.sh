@@ -8,11 +8,13 @@
 #   bash scripts/emulated-tests.sh                      everything, all 7 arches
 #   bash scripts/emulated-tests.sh --arch armv7m         one arch (repeatable, or a,b,c)
 #   bash scripts/emulated-tests.sh --build-only          install QEMU, build the firmware, stop
-#   bash scripts/emulated-tests.sh --variant function-sections
-#        plain: the examples as MicroPython builds them (default; both linkers, the baseline)
-#        function-sections: CFLAGS += -ffunction-sections -fdata-sections (natmod-ld only; the
-#                           reference's link of the same objects is recorded, not gated)
+#   bash scripts/emulated-tests.sh --variant plain,function-sections
+#        plain: the examples as MicroPython builds them (default); mpy_ld.py's results are the
+#               baseline natmod-ld must match or beat
+#        function-sections: CFLAGS += -ffunction-sections -fdata-sections (mpy_ld.py writes
+#                           broken modules there: its results are recorded, not gated)
 #        gc: function-sections plus `natmod-ld --gc-sections`
+#   --jobs N            arches run N at a time (default 2; qemu is one busy core each)
 #   --no-reference      skip the mpy_ld.py baseline run (faster; no ⊇ check)
 #   --no-differences    skip the deliberate-difference modules
 #   --timeout SECONDS   per test run (one run-natmodtests.py group, or one module), default 180
@@ -42,7 +44,8 @@ trap 'rc=$?; echo "emulated: error: \`$BASH_COMMAND\` failed (exit $rc) at scrip
 
 ALL_ARCHES=(armv6m armv7m armv7emsp armv7emdp rv32imc rv64imc x86)
 arches=()
-variant=plain
+variants=()
+jobs=2
 build_only=0
 reference=1
 differences=1
@@ -51,13 +54,14 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --arch) [ $# -ge 2 ] || die "--arch needs a value"; IFS=, read -r -a a <<<"$2"; arches+=("${a[@]}"); shift 2 ;;
         --arch=*) IFS=, read -r -a a <<<"${1#--arch=}"; arches+=("${a[@]}"); shift ;;
-        --variant) [ $# -ge 2 ] || die "--variant needs a value"; variant="$2"; shift 2 ;;
-        --variant=*) variant="${1#--variant=}"; shift ;;
+        --variant) [ $# -ge 2 ] || die "--variant needs a value"; IFS=, read -r -a a <<<"$2"; variants+=("${a[@]}"); shift 2 ;;
+        --variant=*) IFS=, read -r -a a <<<"${1#--variant=}"; variants+=("${a[@]}"); shift ;;
+        --jobs) [ $# -ge 2 ] || die "--jobs needs a value"; jobs="$2"; shift 2 ;;
         --build-only) build_only=1; shift ;;
         --no-reference) reference=0; shift ;;
         --no-differences) differences=0; shift ;;
         --timeout) [ $# -ge 2 ] || die "--timeout needs a value"; timeout_s="$2"; shift 2 ;;
-        -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
         *) die "unknown option '$1' (see --help)" ;;
     esac
 done
@@ -70,7 +74,11 @@ for a in "${arches[@]}"; do
         die "unknown arch '$a' (one of: ${ALL_ARCHES[*]})" ;;
     esac
 done
-case "$variant" in plain|function-sections|gc) ;; *) die "unknown variant '$variant' (plain, function-sections, gc)" ;; esac
+[ ${#variants[@]} -gt 0 ] || variants=(plain)
+for v in "${variants[@]}"; do
+    case "$v" in plain|function-sections|gc) ;; *) die "unknown variant '$v' (plain, function-sections, gc)" ;; esac
+done
+[[ "$jobs" =~ ^[1-9][0-9]*$ ]] || die "--jobs wants a positive number, got '$jobs'"
 [[ "$timeout_s" =~ ^[0-9]+$ ]] || die "--timeout wants whole seconds, got '$timeout_s'"
 
 board_of() {
@@ -245,8 +253,13 @@ build_natmods() {
     rm -rf "$store_ours" "$store_ref"
     mkdir -p "$store_ours" "$store_ref"
     for mod in "${NATMODS[@]}"; do
-        dir="$tree/examples/natmod/$mod"
-        bld="build-$arch-$var"
+        # A copy per arch, so arches can build side by side (features*.mpy carry no arch name).
+        dir="$emu/natmod/$arch/$mod"
+        if [ ! -f "$dir/Makefile" ]; then
+            mkdir -p "$emu/natmod/$arch"
+            cp -r "$tree/examples/natmod/$mod" "$dir"
+        fi
+        bld="build-$var"
         cflags="$(variant_cflags "$var")"
         extra=()
         # features2 needs soft float on RISC-V (as MicroPython's CI builds it).
@@ -265,7 +278,7 @@ build_natmods() {
             # Relink from the same objects: drop only the link outputs.
             rm -f "$dir"/*.mpy "$dir/$bld"/*.mpy
             # CFLAGS from the environment: dynruntime.mk's `CFLAGS +=` appends to it.
-            if CFLAGS="$cflags" make -C "$dir" -j"$JOBS" ARCH="$arch" BUILD="$bld" MPY_LD="$ld" "${extra[@]}" >"$log" 2>&1; then
+            if CFLAGS="$cflags" make -C "$dir" -j"$JOBS" MPY_DIR="$tree" ARCH="$arch" BUILD="$bld" MPY_LD="$ld" "${extra[@]}" >"$log" 2>&1; then
                 cp "$dir"/*.mpy "$store/"
             else
                 echo "$arch $mod: make with $linker failed (log: $log): $(grep -m1 -E 'Error|error' "$log" || tail -n1 "$log")" >>"$store/FAILED"
@@ -294,50 +307,88 @@ run_suite() {
     else
         # ports/qemu's test_natmod: TEST_NATMODS, one run-natmodtests.py (one boot) per group.
         groups=(btree deflate framebuf heapq random_basic re)
-        target=(-t "execpty:$(bash "$root/scripts/emu-board.sh" --command "$board")")
     fi
     for g in "${groups[@]}"; do
         log="$results/run-$var-$linker-$arch-$g.log"
         files=()
         for f in "$tree/tests/extmod/$g"*.py; do files+=("extmod/${f##*/}"); done
+        pid=""
+        if [ "$board" != unix-x86 ]; then
+            # A fresh board per group (as test_natmod's execpty does), started here so that a
+            # run cut short by its timeout leaves no qemu behind: we kill it by its pid.
+            local started
+            started="$(bash "$root/scripts/emu-board.sh" "$board")" || die "could not start $board: $started"
+            pid="$(sed -n 's/^pid //p' <<<"$started")"
+            target=(-t "$(sed -n 's/^pty //p' <<<"$started")")
+        fi
         # A module that hangs the target hangs the runner (no read timeout): bound each run.
         (cd "$tree/tests" && env "${env[@]}" timeout -k 5 "$timeout_s" python3 ./run-natmodtests.py \
             "${target[@]}" --arch "$arch" -r "$results/natmodtests-$var-$linker-$arch" "${files[@]}") >"$log" 2>&1 \
             || { rc=$?; if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then echo TIMEOUT >>"$log"; fi; }
-        python3 "$root/scripts/emu_report.py" parse "$log" "$arch" "$linker" "$var" "${files[@]}" >>"$tsv"
+        if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi
+        python3 "$root/scripts/emu_report.py" parse "$log" "$arch" "$linker" "$var" "${files[@]}" >>"$arch_tsv"
     done
-    say "tests $arch with $linker ($var): $(awk -F'\t' -v a="$arch" -v l="$linker" -v v="$var" '$1==a&&$2==l&&$3==v{n[$5]++} END{printf "%d pass, %d fail, %d skip", n["pass"], n["fail"]+n["notbuilt"], n["skip"]}' "$tsv") in $(( $(date +%s) - t0 )) s"
+    say "tests $arch with $linker ($var): $(awk -F'\t' -v a="$arch" -v l="$linker" -v v="$var" '$1==a&&$2==l&&$3==v{n[$5]++} END{printf "%d pass, %d fail, %d skip", n["pass"], n["fail"]+n["notbuilt"], n["skip"]}' "$arch_tsv") in $(( $(date +%s) - t0 )) s"
 }
 
-tsv="$results/natmod-tests.tsv"
-: >"$tsv"
-for arch in "${arches[@]}"; do
-    build_natmods "$arch" "$variant"
-    run_suite "$arch" natmod-ld "$variant"
-    if [ "$reference" = 1 ]; then
-        run_suite "$arch" mpy_ld.py "$variant"
+# arch_job ARCH: everything for one arch (natmod builds, suites, modules); its own TSVs and log.
+arch_job() {
+    local arch="$1" var
+    arch_tsv="$results/natmod-tests-$arch.tsv"
+    : >"$arch_tsv"
+    : >"$results/modules-$arch.tsv"
+    for var in "${variants[@]}"; do
+        build_natmods "$arch" "$var"
+        run_suite "$arch" natmod-ld "$var"
+        if [ "$reference" = 1 ]; then
+            run_suite "$arch" mpy_ld.py "$var"
+        fi
+    done
+    if [ "$differences" = 1 ]; then
+        python3 "$root/scripts/emu_modules.py" --arch "$arch" --root "$root" --tree "$tree" \
+            --natmod-ld "$natmod_ld" --work "$emu/modules" --timeout 30 --tsv "$results/modules-$arch.tsv" \
+            --unix-x86 "$fwdir/unix-x86/micropython" || true   # judged from the TSV below
     fi
+}
+
+say "running ${arches[*]} (variants: ${variants[*]}), $jobs at a time; per-arch logs in $results/arch-ARCH.log"
+pids=()
+for arch in "${arches[@]}"; do
+    while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
+    ( trap - ERR; set +e; arch_job "$arch" ) >"$results/arch-$arch.log" 2>&1 &
+    pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p" || true; done
+tsv="$results/natmod-tests.tsv"
+modtsv="$results/modules.tsv"
+: >"$tsv"
+: >"$modtsv"
+for arch in "${arches[@]}"; do
+    cat "$results/arch-$arch.log"
+    cat "$results/natmod-tests-$arch.tsv" >>"$tsv"
+    cat "$results/modules-$arch.tsv" >>"$modtsv"
 done
 
-# ------------------------------------------------------------------ bundled examples and deliberate differences
-modtsv="$results/modules.tsv"
-: >"$modtsv"
-mod_status=0
-if [ "$differences" = 1 ]; then
-    for arch in "${arches[@]}"; do
-        python3 "$root/scripts/emu_modules.py" --arch "$arch" --root "$root" --tree "$tree" \
-            --natmod-ld "$natmod_ld" --work "$emu/modules" --timeout 30 --tsv "$modtsv" \
-            --unix-x86 "$fwdir/unix-x86/micropython" || mod_status=1
-    done
-fi
 
 # ------------------------------------------------------------------ the table
 status=0
+# An arch job that died early leaves no rows: that is a failure, not an absence.
+for arch in "${arches[@]}"; do
+    for var in "${variants[@]}"; do
+        if ! awk -F'\t' -v a="$arch" -v v="$var" '$1==a&&$2=="natmod-ld"&&$3==v{f=1} END{exit !f}' "$tsv"; then
+            say "FAILED: no natmod test results for $arch ($var) with natmod-ld: see $results/arch-$arch.log"
+            status=1
+        fi
+    done
+    if [ "$differences" = 1 ] && ! grep -q . "$results/modules-$arch.tsv"; then
+        say "FAILED: no module results for $arch: see $results/arch-$arch.log"
+        status=1
+    fi
+done
 python3 "$root/scripts/emu_report.py" table "$tsv" || status=1
 if [ "$differences" = 1 ]; then
     python3 "$root/scripts/emu_report.py" modules "$modtsv" || status=1
 fi
-[ "$mod_status" = 0 ] || status=1
 say "total wall time $(( $(date +%s) - start_all )) s"
 python3 "$root/scripts/emu_report.py" summary "$tsv" "$modtsv"
 exit "$status"
