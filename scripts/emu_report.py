@@ -79,7 +79,7 @@ def table(tsv_path):
                     status = 1
     # natmod-ld's pass set must contain the reference's, arch by arch, for the same variant.
     for (linker, variant), by_arch in runs.items():
-        if linker != "mpy_ld.py" or (("natmod-ld", variant) not in runs):
+        if linker != "mpy_ld.py" or variant != "plain" or (("natmod-ld", variant) not in runs):
             continue
         ours = runs[("natmod-ld", variant)]
         for arch, files in by_arch.items():
