@@ -18,7 +18,7 @@
 #   --jobs N            arches run N at a time (default 2; qemu is one busy core each)
 #   --no-reference      skip the mpy_ld.py baseline run (faster; no ⊇ check)
 #   --no-differences    skip the deliberate-difference modules
-#   --timeout SECONDS   per test run (one run-natmodtests.py group, or one module), default 180
+#   --timeout SECONDS   per test file (a group of N files gets N times this), default 60
 #
 # Everything it builds lives under target/emu/ in the clone:
 #   target/emu/micropython/              the snapshot, unpacked (../shared/data/micropython)
@@ -50,7 +50,7 @@ jobs=2
 build_only=0
 reference=1
 differences=1
-timeout_s=180
+timeout_s=60
 while [ $# -gt 0 ]; do
     case "$1" in
         --arch) [ $# -ge 2 ] || die "--arch needs a value"; IFS=, read -r -a a <<<"$2"; arches+=("${a[@]}"); shift 2 ;;
@@ -315,20 +315,20 @@ run_suite() {
         log="$results/run-$var-$linker-$arch-$g.log"
         files=()
         for f in "$tree/tests/extmod/$g"*.py; do files+=("extmod/${f##*/}"); done
-        pid=""
+        board_pid=""
         if [ "$board" != unix-x86 ]; then
             # A fresh board per group (as test_natmod's execpty does), started here so that a
             # run cut short by its timeout leaves no qemu behind: we kill it by its pid.
             local started
             started="$(bash "$root/scripts/emu-board.sh" "$board")" || die "could not start $board: $started"
-            pid="$(sed -n 's/^pid //p' <<<"$started")"
+            board_pid="$(sed -n 's/^pid //p' <<<"$started")"
             target=(-t "$(sed -n 's/^pty //p' <<<"$started")")
         fi
         # A module that hangs the target hangs the runner (no read timeout): bound each run.
-        (cd "$tree/tests" && env "${env[@]}" timeout -k 5 "$timeout_s" python3 ./run-natmodtests.py \
+        (cd "$tree/tests" && env "${env[@]}" timeout -k 5 "$(( timeout_s * ${#files[@]} ))" python3 ./run-natmodtests.py \
             "${target[@]}" --arch "$arch" -r "$results/natmodtests-$var-$linker-$arch" "${files[@]}") >"$log" 2>&1 \
             || { rc=$?; if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then echo TIMEOUT >>"$log"; fi; }
-        if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi
+        if [ -n "$board_pid" ]; then kill "$board_pid" 2>/dev/null || true; board_pid=""; fi
         python3 "$root/scripts/emu_report.py" parse "$log" "$arch" "$linker" "$var" "${files[@]}" >>"$arch_tsv"
     done
     say "tests $arch with $linker ($var): $(awk -F'\t' -v a="$arch" -v l="$linker" -v v="$var" '$1==a&&$2==l&&$3==v{n[$5]++} END{printf "%d pass, %d fail, %d skip", n["pass"], n["fail"]+n["notbuilt"], n["skip"]}' "$arch_tsv") in $(( $(date +%s) - t0 )) s"
@@ -362,7 +362,10 @@ say "running ${arches[*]} (variants: ${variants[*]}), $jobs at a time; per-arch 
 pids=()
 for arch in "${arches[@]}"; do
     while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
-    ( trap - ERR; set +e; arch_job "$arch" ) >"$results/arch-$arch.log" 2>&1 &
+    # The board of a run cut short (the script interrupted) is stopped by its pid.
+    ( trap - ERR; set +e; board_pid=""
+      trap '[ -z "$board_pid" ] || kill "$board_pid" 2>/dev/null; exit 130' INT TERM
+      arch_job "$arch" ) >"$results/arch-$arch.log" 2>&1 &
     pids+=($!)
 done
 for p in "${pids[@]}"; do wait "$p" || true; done
