@@ -33,7 +33,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 emu="$root/target/emu"
 tree="$emu/micropython"
 fwdir="$emu/firmware"
-results="$emu/results"
+results="${EMU_RESULTS:-$emu/results}"   # EMU_RESULTS: another place, for a run beside another
 SNAPSHOT_COMMIT=1c3c201149
 snapshot="${NATMOD_MPY_SNAPSHOT:-$root/../shared/data/micropython/micropython-$SNAPSHOT_COMMIT.tar.xz}"
 export DEBIAN_FRONTEND=noninteractive
@@ -298,9 +298,16 @@ run_suite() {
     t0=$(date +%s)
     board="$(board_of "$arch")"
     store="$emu/mpy/$var/$linker/$arch"
+    # run-natmodtests.py reads ../examples/natmod/MOD/MOD_ARCH.mpy from its working directory:
+    # give each run its own (tests/extmod linked from the tree), so runs cannot see each
+    # other's modules.
+    local rundir="$emu/run/$var-$linker-$arch"
+    rm -rf "$rundir"
+    mkdir -p "$rundir/tests"
+    ln -s "$tree/tests/extmod" "$rundir/tests/extmod"
     for m in "${TESTED[@]}"; do
-        rm -f "$tree/examples/natmod/$m/${m}_$arch.mpy"
-        if [ -f "$store/${m}_$arch.mpy" ]; then cp "$store/${m}_$arch.mpy" "$tree/examples/natmod/$m/"; fi
+        mkdir -p "$rundir/examples/natmod/$m"
+        if [ -f "$store/${m}_$arch.mpy" ]; then cp "$store/${m}_$arch.mpy" "$rundir/examples/natmod/$m/"; fi
     done
     if [ "$board" = unix-x86 ]; then
         # What MicroPython's CI runs for the unix port: every natmod test (extmod/*.py).
@@ -325,7 +332,7 @@ run_suite() {
             target=(-t "$(sed -n 's/^pty //p' <<<"$started")")
         fi
         # A module that hangs the target hangs the runner (no read timeout): bound each run.
-        (cd "$tree/tests" && env "${env[@]}" timeout -k 5 "$(( timeout_s * ${#files[@]} ))" python3 ./run-natmodtests.py \
+        (cd "$rundir/tests" && env "${env[@]}" timeout -k 5 "$(( timeout_s * ${#files[@]} ))" python3 "$tree/tests/run-natmodtests.py" \
             "${target[@]}" --arch "$arch" -r "$results/natmodtests-$var-$linker-$arch" "${files[@]}") >"$log" 2>&1 \
             || { rc=$?; if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then echo TIMEOUT >>"$log"; fi; }
         if [ -n "$board_pid" ]; then kill "$board_pid" 2>/dev/null || true; board_pid=""; fi
