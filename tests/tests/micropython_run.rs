@@ -188,61 +188,14 @@ fn build_and_run(test: &str, rel: &str, module: &str, linker: Linker, script: &s
     run_micropython(&dir, script)
 }
 
-const FACTORIAL_SCRIPT: &str = r#"
-import factorial_nm as f
-print(f.factorial(0), f.factorial(1), f.factorial(5), f.factorial(20))
-print(f.factorial(30))
-print(f.fib(0), f.fib(1), f.fib(10), f.fib(90))
-try:
-    f.factorial(-1)
-except ValueError as e:
-    print("ValueError:", e)
-"#;
-const FACTORIAL_EXPECTED: &str = "1 1 120 2432902008176640000\n\
-265252859812191058636308480000000\n\
-0 1 55 2880067194370816120\n\
-ValueError: factorial() not defined for negative values\n";
+const FACTORIAL_SCRIPT: &str = include_str!("../fixtures/run/factorial.py");
+const FACTORIAL_EXPECTED: &str = include_str!("../fixtures/run/factorial.exp");
 
-const MULTIFILE_SCRIPT: &str = r#"
-import multifile_nm as m
-print(m.ops())
-print(m.describe("max"), "|", m.describe("xor"))
-print(m.history(), m.calls())
-print(m.apply("mul", 6, 7), m.apply("sub", 1, 10), m.apply("max", -4, 3), m.apply("xor", 12, 10))
-print(m.history(), m.calls())
-for i in range(10):
-    m.apply("add", i, 100)
-print(m.history(), m.calls())
-print(m.to_um(3, "in"), m.to_um(2, "mm"), m.to_um(10**12, "m"))
-for bad in (("apply", "div"), ("to_um", "km")):
-    try:
-        if bad[0] == "apply":
-            m.apply(bad[1], 1, 2)
-        else:
-            m.to_um(1, bad[1])
-    except ValueError as e:
-        print("ValueError:", e)
-m.reset()
-print(m.history(), m.calls())
-"#;
-const MULTIFILE_EXPECTED: &str = "['add', 'sub', 'mul', 'max', 'min', 'xor']\n\
-the larger of a and b | bitwise exclusive or\n\
-[] 0\n\
-42 -9 3 6\n\
-[42, -9, 3, 6] 4\n\
-[102, 103, 104, 105, 106, 107, 108, 109] 14\n\
-76200 2000 1000000000000000000\n\
-ValueError: unknown operation\n\
-ValueError: unknown unit\n\
-[] 0\n";
+const MULTIFILE_SCRIPT: &str = include_str!("../fixtures/run/multifile.py");
+const MULTIFILE_EXPECTED: &str = include_str!("../fixtures/run/multifile.exp");
 
-const ENTRY_SECOND_SCRIPT: &str = r#"
-import entry_second_nm as e
-print(e.gcd(84, -36), e.gcd(0, 5), e.gcd(7, 0), e.gcd(2**20 * 3, 2**12 * 9))
-print(e.popcount(0), e.popcount(255), e.popcount(2**30 + 1))
-print(e.clamp(15, 0, 10), e.clamp(-3, 0, 10), e.clamp(4, 0, 10))
-"#;
-const ENTRY_SECOND_EXPECTED: &str = "12 5 7 12288\n0 8 2\n10 0 4\n";
+const ENTRY_SECOND_SCRIPT: &str = include_str!("../fixtures/run/entry_second.py");
+const ENTRY_SECOND_EXPECTED: &str = include_str!("../fixtures/run/entry_second.exp");
 
 #[test]
 fn factorial_x64_natmod_ld_runs_in_micropython() {
@@ -443,9 +396,9 @@ fn floatrt_x64_runs_in_micropython() {
         "examples/floatrt",
         "floatrt_nm",
         Linker::NatmodLd,
-        "import floatrt_nm as f\nprint(f.c_to_f(100), f.quadratic(2, 1, 2, 3), f.floor_div(7, 2), f.floor_div(-7, 2))",
+        include_str!("../fixtures/run/floatrt.py"),
     );
-    assert_eq!(out.trim(), "212.0 17.0 3 -4");
+    assert_eq!(out, include_str!("../fixtures/run/floatrt.exp"));
 }
 
 #[test]
