@@ -665,7 +665,7 @@ fn examples_built_against_the_newest_tree_run_in_micropython() {
         "examples/floatrt",
         "floatrt_nm",
         Linker::NatmodLd,
-        "import floatrt_nm as f\nprint(f.c_to_f(100), f.quadratic(2, 1, 2, 3), f.floor_div(7, 2), f.floor_div(-7, 2))",
+        include_str!("../fixtures/run/floatrt.py"),
     );
-    assert_eq!(fr.trim(), "212.0 17.0 3 -4");
+    assert_eq!(fr, include_str!("../fixtures/run/floatrt.exp"));
 }
