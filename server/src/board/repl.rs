@@ -13,6 +13,9 @@ const RAW_BANNER_TAIL: &[u8] = b"w REPL; CTRL-B to exit\r\n>";
 const PLAIN_CHUNK: usize = 256;
 /// How long the board has to answer Ctrl-A with the raw REPL banner.
 pub const ENTER_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long any later protocol step may take (a soft reset, the board taking code): longer,
+/// as a busy board or an emulator on a loaded machine answers slowly.
+pub const STEP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why talking to the board failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -205,7 +208,7 @@ impl RawRepl {
     /// Soft-resets the board from the raw REPL (Ctrl-D), freeing everything the code allocated.
     pub fn soft_reset(&mut self) -> Result<(), ReplError> {
         self.write(b"\x04")?;
-        let deadline = Instant::now() + ENTER_TIMEOUT;
+        let deadline = Instant::now() + STEP_TIMEOUT;
         self.read_until(b"soft reboot\r\n", deadline, "soft reboot", &mut |_| {})?;
         self.read_until(RAW_BANNER, deadline, "raw REPL banner", &mut |_| {})?;
         Ok(())
@@ -219,7 +222,7 @@ impl RawRepl {
     /// Sends `code` (raw paste when the board offers it) and waits until the board has taken
     /// all of it.
     fn send(&mut self, code: &[u8]) -> Result<(), ReplError> {
-        let deadline = Instant::now() + ENTER_TIMEOUT;
+        let deadline = Instant::now() + STEP_TIMEOUT;
         if self.raw_paste != Some(false) {
             self.write(b"\x05A\x01")?;
             while self.pending.len() < 2 {
@@ -253,7 +256,7 @@ impl RawRepl {
             std::thread::sleep(Duration::from_millis(10));
         }
         self.write(b"\x04")?;
-        let deadline = Instant::now() + ENTER_TIMEOUT;
+        let deadline = Instant::now() + STEP_TIMEOUT;
         while self.pending.len() < 2 {
             if Instant::now() >= deadline {
                 return Err(ReplError::Protocol(format!(
@@ -290,7 +293,7 @@ impl RawRepl {
         }
         let mut remain = window;
         let mut i = 0;
-        let mut stall = Instant::now() + ENTER_TIMEOUT;
+        let mut stall = Instant::now() + STEP_TIMEOUT;
         while i < code.len() {
             if remain == 0 || !self.pending.is_empty() {
                 if self.pending.is_empty() {
@@ -303,7 +306,7 @@ impl RawRepl {
                 match self.pending.remove(0) {
                     0x01 => {
                         remain += window;
-                        stall = Instant::now() + ENTER_TIMEOUT;
+                        stall = Instant::now() + STEP_TIMEOUT;
                     }
                     0x04 => {
                         // The board ended the transfer early; acknowledge and read its answer.
@@ -324,7 +327,7 @@ impl RawRepl {
             i += n;
         }
         self.write(b"\x04")?;
-        let deadline = Instant::now() + ENTER_TIMEOUT;
+        let deadline = Instant::now() + STEP_TIMEOUT;
         self.read_until(b"\x04", deadline, "end of raw paste", &mut |_| {})?;
         Ok(())
     }
@@ -364,7 +367,7 @@ impl RawRepl {
             }
             Err(e) => return Err(e),
         };
-        let deadline = Instant::now() + ENTER_TIMEOUT;
+        let deadline = Instant::now() + STEP_TIMEOUT;
         let stderr = self.read_until(b"\x04", deadline, "end of errors", &mut |_| {})?;
         self.read_until(b">", deadline, "raw REPL prompt", &mut |_| {})?;
         Ok(ExecOutput { stdout, stderr })
