@@ -424,3 +424,64 @@ fn a_run_past_its_timeout_returns_and_deploy_without_a_filesystem_says_so() {
         describe_output(&out)
     );
 }
+
+#[test]
+fn lsp_board_requests_and_commands_on_the_armv7m_board() {
+    use natmod_tests::lsp_client::{file_uri, LspClient};
+    require_tool("arm-none-eabi-gcc", "gcc-arm-none-eabi");
+    let dir = scratch_dir("board_lsp", "factorial");
+    copy_module("examples/factorial", &dir);
+    let b = start("MPS2_AN385");
+    // Untrusted: no code goes to the board.
+    let mut lsp = LspClient::start(&natmod_lsp(), &dir, serde_json::json!({"trusted": false}));
+    let r = lsp.request("natmod/boardInfo", serde_json::json!({"port": b.pty}));
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("not trusted")),
+        "{r}"
+    );
+    assert_eq!(lsp.shutdown(), Some(0));
+
+    let opts = serde_json::json!({"trusted": true, "arch": "armv7m",
+        "mpyDir": mpy_dir_newest().to_string_lossy(), "debounceMs": 20});
+    let mut lsp = LspClient::start(&natmod_lsp(), &dir, opts);
+    lsp.open(&dir.join("factorial.c"), "c");
+    let built = lsp.wait_build(&dir);
+    assert!(dir.join("factorial_nm.mpy").is_file(), "not built: {built}");
+
+    let ports = lsp.request("natmod/boardPorts", Value::Null);
+    assert!(ports["result"].is_array(), "{ports}");
+    let info = lsp.request("natmod/boardInfo", serde_json::json!({"port": b.pty}));
+    assert_eq!(
+        info["result"]["summary"], "qemu · armv7em · mpy 6.3",
+        "{info}"
+    );
+    let check = lsp.request(
+        "natmod/boardCheck",
+        serde_json::json!({"port": b.pty, "project": file_uri(&dir)}),
+    );
+    assert_eq!(check["result"]["ok"], true, "{check}");
+    assert_eq!(check["result"]["check"]["arch"], "armv7m", "{check}");
+    let run = lsp.request(
+        "workspace/executeCommand",
+        serde_json::json!({"command": "natmod.boardRun", "arguments": [{"port": b.pty,
+            "project": file_uri(&dir), "code": "print(factorial_nm.factorial(20))"}]}),
+    );
+    assert_eq!(
+        run["result"]["run"]["output"],
+        format!("{FACTORIAL_20}\n"),
+        "{run}"
+    );
+    let deploy = lsp.request(
+        "workspace/executeCommand",
+        serde_json::json!({"command": "natmod.boardDeploy", "arguments": [{"port": b.pty}]}),
+    );
+    assert!(
+        deploy["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("cannot write /lib")),
+        "{deploy}"
+    );
+    assert_eq!(lsp.shutdown(), Some(0));
+}
