@@ -89,16 +89,6 @@ pub fn arch_line(makefile: &str) -> Option<usize> {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn arch_line() {
-        let mk = "# ARCH = x\nARCH_FLAGS = zba\nMOD = m\nARCH ?= x64\n";
-        assert_eq!(super::arch_line(mk), Some(3));
-        assert_eq!(super::arch_line("MOD = m\n"), None);
-    }
-}
-
 /// `natmod.boardRun` `{port, baud?, code? | script?, timeoutMs?}`: loads the module into the
 /// board's RAM, imports it and runs the code (a script file's text, or `code`).
 pub fn run(snap: &Snapshot, params: &Value) -> Result<Value, String> {
@@ -145,4 +135,14 @@ pub fn deploy(snap: &Snapshot, params: &Value) -> Result<Value, String> {
     let _ = b.leave();
     let path = r.map_err(|e| e.to_string())?;
     Ok(json!({"ok": true, "path": path, "bytes": m.bytes.len()}))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn arch_line() {
+        let mk = "# ARCH = x\nARCH_FLAGS = zba\nMOD = m\nARCH ?= x64\n";
+        assert_eq!(super::arch_line(mk), Some(3));
+        assert_eq!(super::arch_line("MOD = m\n"), None);
+    }
 }
