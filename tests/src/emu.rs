@@ -1,6 +1,6 @@
 //! Emulated MicroPython boards for tests: the QEMU firmwares `scripts/emulated-tests.sh
 //! --build-only` writes to `target/emu/firmware/<BOARD>/firmware.elf`, started with their
-//! UART on a pty (the command line of the firmware's own `ports/qemu/Makefile`), and bare ptys
+//! UART on a pty (the command line of `scripts/emu-board.sh --command`), and bare ptys
 //! with nothing behind them.
 
 use crate::{repo_root, require_tool};
@@ -45,56 +45,41 @@ pub fn firmware(board: &str) -> PathBuf {
     fw
 }
 
-/// QEMU's program and arguments for `board` (ports/qemu/Makefile's QEMU_SYSTEM and QEMU_ARGS).
-fn qemu_command(board: &str) -> (&'static str, Vec<&'static str>) {
-    match board {
-        "MPS2_AN385" => (
-            "qemu-system-arm",
-            vec!["-semihosting", "-machine", "mps2-an385"],
-        ),
-        "MPS2_AN500" => (
-            "qemu-system-arm",
-            vec!["-semihosting", "-machine", "mps2-an500"],
-        ),
-        "VIRT_RV32" => (
-            "qemu-system-riscv32",
-            vec![
-                "-bios",
-                "none",
-                "-cpu",
-                "rv32,zcd=off,zcmp=on",
-                "-semihosting",
-                "-machine",
-                "virt",
-            ],
-        ),
-        "VIRT_RV64" => (
-            "qemu-system-riscv64",
-            vec!["-bios", "none", "-semihosting", "-machine", "virt"],
-        ),
-        other => panic!("no QEMU command line for board {other}"),
-    }
+/// QEMU's command line for `board`, as `scripts/emu-board.sh --command` prints it (the
+/// arguments of the firmware's own `ports/qemu/Makefile`, the UART on a pty).
+fn qemu_command(board: &str, fw: &std::path::Path) -> Vec<String> {
+    let script = repo_root().join("scripts/emu-board.sh");
+    let out = Command::new("bash")
+        .arg(&script)
+        .args(["--command", board])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+    assert!(
+        out.status.success(),
+        "{} --command {board} failed: {}",
+        script.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(
+        line.ends_with(&*fw.to_string_lossy())
+            && !fw.to_string_lossy().contains(char::is_whitespace),
+        "unexpected command line for {board} (or a firmware path with spaces): {line}"
+    );
+    line.split_whitespace().map(str::to_string).collect()
 }
 
 /// Starts `board` in QEMU with its UART on a new pty.
 pub fn start(board: &str) -> EmuBoard {
     let fw = firmware(board);
-    let (qemu, args) = qemu_command(board);
+    let argv = qemu_command(board, &fw);
     let qemu = require_tool(
-        qemu,
-        "qemu-system-arm and qemu-system-misc 8 or newer, from bookworm-backports",
+        &argv[0],
+        "qemu-system-arm and qemu-system-misc 8 or newer, from bookworm-backports \
+         (bash scripts/emulated-tests.sh --build-only installs them)",
     );
     let mut child = Command::new(qemu)
-        .args(args)
-        .args([
-            "-nographic",
-            "-monitor",
-            "null",
-            "-serial",
-            "pty",
-            "-kernel",
-        ])
-        .arg(&fw)
+        .args(&argv[1..])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
