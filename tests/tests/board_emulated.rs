@@ -90,6 +90,12 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// `out` exited with `code` and its stderr says `needle`.
+fn assert_fails(out: &Output, code: i32, needle: &str) {
+    assert_eq!(out.status.code(), Some(code), "{}", describe_output(out));
+    assert!(stderr(out).contains(needle), "{}", describe_output(out));
+}
+
 const LIMIT: Duration = Duration::from_secs(30);
 
 #[test]
@@ -369,12 +375,7 @@ fn a_board_killed_mid_transfer_is_a_clear_error() {
 fn a_port_with_nothing_behind_it_is_a_clear_error_within_seconds() {
     let (pty, _master) = bare_pty();
     let (out, took) = board(&["info", "--port", &pty], Duration::from_secs(15));
-    assert_eq!(out.status.code(), Some(2), "{}", describe_output(&out));
-    assert!(
-        stderr(&out).contains("answered like a MicroPython REPL"),
-        "{}",
-        describe_output(&out)
-    );
+    assert_fails(&out, 2, "answered like a MicroPython REPL");
     // The raw REPL banner has 3 s to come; the rest is slack for a loaded machine (measured
     // 3.2 s on a quiet one, 4.6 s at load average 22 on 2 cores).
     assert!(took < Duration::from_secs(10), "took {took:?}");
@@ -419,12 +420,7 @@ fn a_run_past_its_timeout_returns_and_deploy_without_a_filesystem_says_so() {
     // The QEMU firmware has no writable filesystem.
     let b = start("MPS2_AN385");
     let (out, _) = board(&["deploy", "--port", &b.pty, "--mpy", m], LIMIT);
-    assert_eq!(out.status.code(), Some(2), "{}", describe_output(&out));
-    assert!(
-        stderr(&out).contains("cannot write /lib/factorial_nm.mpy on the board"),
-        "{}",
-        describe_output(&out)
-    );
+    assert_fails(&out, 2, "cannot write /lib/factorial_nm.mpy on the board");
 }
 
 #[test]

@@ -125,9 +125,11 @@ fn fail(format: Format, out: &mut dyn Write, err: &mut dyn Write, e: &BoardError
     code
 }
 
-fn read_module(arg: &ModuleArg) -> Result<Module, BoardError> {
+/// Reads the module, then connects to the board.
+fn open(conn: &Conn, arg: &ModuleArg) -> Result<(Module, Board), BoardError> {
     let path = module_path(arg).map_err(BoardError::Module)?;
-    Module::read(&path)
+    let m = Module::read(&path)?;
+    Ok((m, Board::connect(&conn.port, conn.baud)?))
 }
 
 /// Runs a `board` subcommand; returns the exit status.
@@ -192,12 +194,8 @@ pub fn main(cmd: &BoardCmd, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
             Err(e) => fail(conn.format, out, err, &e),
         },
         BoardCmd::Check { conn, module } => {
-            let m = match read_module(module) {
-                Ok(m) => m,
-                Err(e) => return fail(conn.format, out, err, &e),
-            };
-            let mut board = match Board::connect(&conn.port, conn.baud) {
-                Ok(b) => b,
+            let (m, mut board) = match open(conn, module) {
+                Ok(x) => x,
                 Err(e) => return fail(conn.format, out, err, &e),
             };
             let report = check_module(&m, &board.info);
@@ -261,12 +259,8 @@ pub fn main(cmd: &BoardCmd, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
                 );
                 return 2;
             }
-            let m = match read_module(module) {
-                Ok(m) => m,
-                Err(e) => return fail(conn.format, out, err, &e),
-            };
-            let mut board = match Board::connect(&conn.port, conn.baud) {
-                Ok(b) => b,
+            let (m, mut board) = match open(conn, module) {
+                Ok(x) => x,
                 Err(e) => return fail(conn.format, out, err, &e),
             };
             let text = conn.format == Format::Text;
@@ -317,12 +311,8 @@ pub fn main(cmd: &BoardCmd, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
             }
         }
         BoardCmd::Deploy { conn, module, dir } => {
-            let m = match read_module(module) {
-                Ok(m) => m,
-                Err(e) => return fail(conn.format, out, err, &e),
-            };
-            let mut board = match Board::connect(&conn.port, conn.baud) {
-                Ok(b) => b,
+            let (m, mut board) = match open(conn, module) {
+                Ok(x) => x,
                 Err(e) => return fail(conn.format, out, err, &e),
             };
             say(
