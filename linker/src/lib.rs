@@ -13,6 +13,7 @@ pub mod input;
 pub mod layout;
 pub mod model;
 pub mod mpy;
+pub mod mpy_read;
 pub mod output;
 pub mod qstr;
 pub mod relocate;

@@ -25,6 +25,9 @@ impl Backend {
         })
         .custom_method("natmod/buildStatus", Backend::build_status)
         .custom_method("natmod/abi", Backend::abi)
+        .custom_method("natmod/boardPorts", Backend::board_ports)
+        .custom_method("natmod/boardInfo", Backend::board_info)
+        .custom_method("natmod/boardCheck", Backend::board_check)
         .finish()
     }
 
@@ -36,6 +39,32 @@ impl Backend {
                 .await
                 .unwrap_or(Value::Null),
         )
+    }
+
+    /// `natmod/boardPorts`: serial ports (nothing is sent to any of them).
+    async fn board_ports(&self) -> Result<Value> {
+        Ok(tokio::task::spawn_blocking(features::board::ports)
+            .await
+            .unwrap_or(Value::Null))
+    }
+
+    /// `natmod/boardInfo` `{port, baud?}`: what the board is.
+    async fn board_info(&self, params: Value) -> Result<Value> {
+        self.board("info", params).await
+    }
+
+    /// `natmod/boardCheck` `{port, baud?, project?}`: whether the module loads on the board.
+    async fn board_check(&self, params: Value) -> Result<Value> {
+        self.board("check", params).await
+    }
+
+    /// Runs a board operation off the async runtime; errors become JSON-RPC errors.
+    async fn board(&self, what: &'static str, params: Value) -> Result<Value> {
+        let state = self.state.clone();
+        tokio::task::spawn_blocking(move || handlers::board(&state, what, &params))
+            .await
+            .unwrap_or_else(|e| Err(e.to_string()))
+            .map_err(tower_lsp_server::jsonrpc::Error::invalid_params)
     }
 
     /// Runs `f` with the state and the path of `uri`, inline: the features answer in well
@@ -150,7 +179,11 @@ impl LanguageServer for Backend {
                 }),
                 document_symbol_provider: Some(OneOf::Left(true)),
                 execute_command_provider: Some(ExecuteCommandOptions {
-                    commands: vec![features::run::COMMAND.into()],
+                    commands: vec![
+                        features::run::COMMAND.into(),
+                        features::board::RUN_COMMAND.into(),
+                        features::board::DEPLOY_COMMAND.into(),
+                    ],
                     ..ExecuteCommandOptions::default()
                 }),
                 ..ServerCapabilities::default()
@@ -283,6 +316,15 @@ impl LanguageServer for Backend {
     }
 
     async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<Value>> {
+        let board_op = match params.command.as_str() {
+            features::board::RUN_COMMAND => Some("run"),
+            features::board::DEPLOY_COMMAND => Some("deploy"),
+            _ => None,
+        };
+        if let Some(op) = board_op {
+            let args = params.arguments.into_iter().next().unwrap_or(Value::Null);
+            return self.board(op, args).await.map(Some);
+        }
         if params.command != features::run::COMMAND {
             return Err(tower_lsp_server::jsonrpc::Error::invalid_params(format!(
                 "unknown command {}",

@@ -2,6 +2,7 @@
 //! in main.rs is a thin wrapper). Modules are plain analysis code; the LSP layer delegates.
 
 pub mod backend;
+pub mod board;
 pub mod build;
 pub mod check;
 pub mod cindex;

@@ -2,6 +2,7 @@
 //! `natmod-lsp check`, the same build pipeline run once from the command line.
 
 use clap::{Parser, Subcommand};
+use natmod_lsp::board::cli::BoardCmd;
 use natmod_lsp::check::{self, CheckOptions, Format};
 use natmod_lsp::config::{valid_var_name, Config};
 use std::path::PathBuf;
@@ -36,12 +37,23 @@ enum Cmd {
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
+    /// Talk to a MicroPython board on a serial port: list ports, show the board, check that
+    /// a built .mpy loads on it, run it from the board's RAM, or deploy it.
+    Board {
+        #[command(subcommand)]
+        cmd: BoardCmd,
+    },
 }
 
 fn main() {
     let cli = Cli::parse();
     match cli.command {
         None => natmod_lsp::serve_stdio(),
+        Some(Cmd::Board { cmd }) => {
+            let code =
+                natmod_lsp::board::cli::main(&cmd, &mut std::io::stdout(), &mut std::io::stderr());
+            std::process::exit(code);
+        }
         Some(Cmd::Check {
             dir,
             arch,

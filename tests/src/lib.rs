@@ -2,6 +2,7 @@
 //! provisioned MicroPython tree are, and how to run them.
 
 pub mod argv;
+pub mod emu;
 pub mod features_bench;
 pub mod golden;
 pub mod ld_cli;

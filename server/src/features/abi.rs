@@ -17,18 +17,6 @@ impl Notification for Status {
     const METHOD: &'static str = "natmod/status";
 }
 
-/// Reads an unsigned varint as the `.mpy` writes it.
-fn read_uint(b: &[u8]) -> Option<u64> {
-    let mut v = 0u64;
-    for &x in b.iter().take(10) {
-        v = (v << 7) | u64::from(x & 0x7f);
-        if x & 0x80 == 0 {
-            return Some(v);
-        }
-    }
-    None
-}
-
 /// The ABI facts of a snapshot's project.
 pub fn info(snap: &Snapshot) -> Value {
     let p = &snap.project;
@@ -40,7 +28,7 @@ pub fn info(snap: &Snapshot) -> Value {
     let (version, flags, small_int_bits, arch_flags, from_file) = match &header {
         Some(b) => {
             let af = if b[2] & MPY_ARCH_FLAGS != 0 {
-                read_uint(&b[4..]).unwrap_or(0)
+                natmod_linker::mpy_read::read_uint(&b[4..]).unwrap_or(0)
             } else {
                 0
             };

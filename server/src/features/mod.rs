@@ -9,8 +9,10 @@
 //! - [`lens`]: function sizes in the `.mpy` (code lenses and document symbols).
 //! - [`abi`]: the `natmod/abi` request and the `natmod/status` notification.
 //! - [`run`]: the `natmod.runInMicroPython` command.
+//! - [`board`]: `natmod/board…` requests and the `natmod.boardRun`/`natmod.boardDeploy` commands.
 
 pub mod abi;
+pub mod board;
 pub mod completion;
 pub mod definition;
 pub mod hover;
@@ -316,6 +318,27 @@ pub mod handlers {
         let snap = snapshot_for(state, args.first())
             .ok_or("natmod.runInMicroPython: no project has been built yet")?;
         run::run(&snap, args)
+    }
+
+    /// A `natmod/board…` request or command: `what` is `info`, `check`, `run` or `deploy`.
+    /// Code goes to a board only from a trusted workspace, and only when the client asks.
+    pub fn board(state: &ServerState, what: &str, params: &Value) -> Result<Value, String> {
+        if !state.trusted() {
+            return Err(
+                "natmod-lsp: the workspace is not trusted, so nothing is sent to a board".into(),
+            );
+        }
+        if what == "info" {
+            return board::info(params);
+        }
+        let snap =
+            snapshot_for(state, Some(params)).ok_or("natmod-lsp: no project has been built yet")?;
+        match what {
+            "check" => board::check(&snap, params),
+            "run" => board::run(&snap, params),
+            "deploy" => board::deploy(&snap, params),
+            other => Err(format!("unknown board operation {other}")),
+        }
     }
 }
 
