@@ -4,6 +4,8 @@
 use clap::{Parser, Subcommand};
 use natmod_lsp::check::{self, CheckOptions, Format};
 use natmod_lsp::config::{valid_var_name, Config};
+use natmod_lsp::matrix::{default_jobs, parse_arches};
+use natmod_lsp::matrix_cli::MatrixOptions;
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -23,13 +25,22 @@ enum Cmd {
     Check {
         /// The project directory (default: the current directory).
         dir: Option<PathBuf>,
-        /// ARCH to build for (passed to make as ARCH=...).
+        /// ARCH to build for (passed to make as ARCH=...); `all` or a comma-separated list
+        /// builds each arch in parallel and prints the portability matrix.
         #[arg(long)]
         arch: Option<String>,
+        /// Write release artifacts (one .mpy per arch, mip package.json, build-report.json)
+        /// into DIR; implies the matrix (of `--arch`, default `all`).
+        #[arg(long, value_name = "DIR")]
+        dist: Option<PathBuf>,
+        /// Matrix builds at once (default: the number of cores).
+        #[arg(long, short = 'j')]
+        jobs: Option<usize>,
         /// MicroPython tree (passed to make as MPY_DIR=...).
         #[arg(long)]
         mpy_dir: Option<String>,
-        /// Further make variables, NAME=VALUE (repeatable).
+        /// Further make variables, NAME=VALUE, or ARCH:NAME=VALUE for one arch only
+        /// (e.g. xtensawin:CROSS=xtensa-lx106-elf-); repeatable.
         #[arg(long = "var", value_name = "NAME=VALUE")]
         vars: Vec<String>,
         /// Output format.
@@ -45,33 +56,67 @@ fn main() {
         Some(Cmd::Check {
             dir,
             arch,
+            dist,
+            jobs,
             mpy_dir,
             vars,
             format,
         }) => {
+            let several = dist.is_some()
+                || arch
+                    .as_deref()
+                    .is_some_and(|a| a.trim() == "all" || a.contains(','));
+            let matrix = several.then(|| {
+                let (arches, named) =
+                    parse_arches(arch.as_deref().unwrap_or("all")).unwrap_or_else(|e| fail(&e));
+                MatrixOptions {
+                    arches,
+                    named,
+                    jobs: jobs.unwrap_or_else(default_jobs).max(1),
+                    dist,
+                }
+            });
             let mut config = Config {
-                arch,
+                arch: if several { None } else { arch },
                 mpy_dir,
                 ..Config::default()
             };
             for v in vars {
-                match v.split_once('=') {
+                let (scope, assignment) = match v.split_once('=') {
+                    Some((k, _)) if k.contains(':') => v.split_once(':').unwrap_or(("", &v)),
+                    _ => ("", v.as_str()),
+                };
+                match assignment.split_once('=') {
                     Some((k, val)) if valid_var_name(k) => {
-                        config.make_variables.insert(k.to_string(), val.to_string());
+                        let vars = if scope.is_empty() {
+                            &mut config.make_variables
+                        } else {
+                            config
+                                .arch_make_variables
+                                .entry(scope.to_string())
+                                .or_default()
+                        };
+                        vars.insert(k.to_string(), val.to_string());
                     }
-                    _ => {
-                        eprintln!("natmod-lsp: --var wants NAME=VALUE, got {v:?}");
-                        std::process::exit(2);
-                    }
+                    _ => fail(&format!(
+                        "--var wants NAME=VALUE or ARCH:NAME=VALUE, got {v:?}"
+                    )),
                 }
             }
             let opts = CheckOptions {
                 dir: dir.unwrap_or_else(|| PathBuf::from(".")),
                 config,
                 format,
+                matrix,
             };
             let code = check::run(&opts, &mut std::io::stdout(), &mut std::io::stderr());
             std::process::exit(code);
         }
     }
+}
+
+/// Prints `message` and exits with status 2 (bad command line).
+fn fail(message: &str) -> ! {
+    eprintln!("natmod-lsp: {message}");
+    std::process::exit(2);
 }
