@@ -5,13 +5,13 @@
 //! toolchain versions, sha256). Every file is written atomically.
 
 use crate::matrix::{ArchResult, ArchStatus};
+use crate::workspace::toolchain::tool_version;
 use natmod_linker::mpy::read_header;
 use natmod_linker::output::write_atomic;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// What [`write`] wrote.
 #[derive(Debug, Clone)]
@@ -24,20 +24,6 @@ pub struct DistReport {
 
 /// The name of the build report in a dist directory.
 pub const REPORT: &str = "build-report.json";
-
-/// The first line of `cc --version`, or why there is none.
-fn compiler_version(cc: &str) -> String {
-    match Command::new(cc).arg("--version").output() {
-        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout)
-            .lines()
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_string(),
-        Ok(o) => format!("({cc} --version exited with {})", o.status),
-        Err(e) => format!("(cannot run {cc}: {e})"),
-    }
-}
 
 fn pretty(v: &Value) -> Vec<u8> {
     let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
@@ -88,7 +74,7 @@ pub fn write(dir: &Path, results: &[ArchResult]) -> Result<DistReport, String> {
         urls.push(json!([file_name, rel, header.mpy_tag()]));
         let compiler = versions
             .entry(p.cc.clone())
-            .or_insert_with(|| compiler_version(&p.cc))
+            .or_insert_with(|| tool_version(&p.cc).unwrap_or_else(|e| format!("({e})")))
             .clone();
         arches.push(json!({
             "arch": r.arch,

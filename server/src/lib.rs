@@ -8,6 +8,7 @@ pub mod cindex;
 pub mod config;
 pub mod diag;
 pub mod dist;
+pub mod doctor;
 pub mod features;
 pub mod file_uri;
 pub mod link_diagnostics;

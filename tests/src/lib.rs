@@ -190,3 +190,24 @@ pub fn run_micropython(dir: &Path, script: &str) -> String {
     );
     String::from_utf8(out.stdout).expect("utf-8 stdout")
 }
+
+/// A PATH of one scratch directory holding links to every program of PATH's directories
+/// except those whose name starts with `prefix` (a toolchain "not installed").
+pub fn path_without(prefix: &str) -> String {
+    let name = format!("{}-{}", prefix.trim_end_matches('-'), std::process::id());
+    let bin = scratch_dir("path_without", &name);
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for d in std::env::split_paths(&path) {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let name = e.file_name();
+            if name.to_string_lossy().starts_with(prefix) || bin.join(&name).exists() {
+                continue;
+            }
+            let _ = std::os::unix::fs::symlink(e.path(), bin.join(&name));
+        }
+    }
+    bin.to_string_lossy().into_owned()
+}

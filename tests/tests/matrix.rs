@@ -8,8 +8,8 @@
 //! picolibc), mpy-cross, and both MicroPython trees.
 
 use natmod_tests::{
-    copy_module, describe_output, mpy_dir, mpy_dir_newest, natmod_ld, natmod_lsp, require_tool,
-    scratch_dir,
+    copy_module, describe_output, mpy_dir, mpy_dir_newest, natmod_ld, natmod_lsp, path_without,
+    require_tool, scratch_dir,
 };
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -352,29 +352,6 @@ fn a_missing_toolchain_names_its_debian_package() {
             .contains("apt-get install gcc-arm-none-eabi"),
         "{arm:#}"
     );
-}
-
-/// A PATH of one scratch directory holding links to every program of PATH's directories
-/// except those whose name starts with `prefix` (a toolchain "not installed").
-pub fn path_without(prefix: &str) -> String {
-    let bin = scratch_dir(
-        "matrix",
-        &format!("path_without_{}", prefix.trim_end_matches('-')),
-    );
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    for d in std::env::split_paths(&path) {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            let name = e.file_name();
-            if name.to_string_lossy().starts_with(prefix) || bin.join(&name).exists() {
-                continue;
-            }
-            let _ = std::os::unix::fs::symlink(e.path(), bin.join(&name));
-        }
-    }
-    bin.to_string_lossy().into_owned()
 }
 
 #[test]
