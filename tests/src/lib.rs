@@ -8,6 +8,7 @@ pub mod ld_cli;
 pub mod lsp_bench;
 pub mod lsp_client;
 pub mod lsp_scenario;
+pub mod matrix_bench;
 pub mod mpyfile;
 pub mod rng;
 pub mod session_bench;
