@@ -16,6 +16,7 @@ pub mod lsp_convert;
 pub mod matrix;
 pub mod matrix_cli;
 pub mod mpydir;
+pub mod portability;
 pub mod process;
 pub mod scheduler;
 pub mod state;
