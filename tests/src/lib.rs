@@ -212,3 +212,21 @@ pub fn path_without(prefix: &str) -> String {
     }
     bin.to_string_lossy().into_owned()
 }
+
+/// MicroPython's MP_NATIVE_ARCH_* for `arch` (py/persistentcode.h): the arch field of a
+/// `.mpy` header's byte 2 (`arch << 2 | sub_version`).
+pub fn native_arch_code(arch: &str) -> u8 {
+    match arch {
+        "x86" => 1,
+        "x64" => 2,
+        "armv6m" => 4,
+        "armv7m" => 5,
+        "armv7emsp" => 7,
+        "armv7emdp" => 8,
+        "xtensa" => 9,
+        "xtensawin" => 10,
+        "rv32imc" => 11,
+        "rv64imc" => 12,
+        other => panic!("no MP_NATIVE_ARCH_* known for {other}"),
+    }
+}

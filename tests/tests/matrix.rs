@@ -8,26 +8,16 @@
 //! picolibc), mpy-cross, and both MicroPython trees.
 
 use natmod_tests::{
-    copy_module, describe_output, mpy_dir, mpy_dir_newest, natmod_ld, natmod_lsp, path_without,
-    require_tool, scratch_dir,
+    copy_module, describe_output, mpy_dir, mpy_dir_newest, native_arch_code, natmod_ld, natmod_lsp,
+    path_without, require_tool, scratch_dir,
 };
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const ALL: [&str; 10] = [
-    "x86",
-    "x64",
-    "armv6m",
-    "armv7m",
-    "armv7emsp",
-    "armv7emdp",
-    "xtensa",
-    "xtensawin",
-    "rv32imc",
-    "rv64imc",
-];
+/// Every arch, in mpy_ld.py's order.
+const ALL: &[&str] = natmod_linker::arch::ARCH_NAMES;
 
 /// Debian lacks xtensa-esp32-elf-gcc: xtensawin is built with the lx106 compiler, in both
 /// natmod-lsp and make (as the golden corpus is).
@@ -71,6 +61,12 @@ fn check(dir: &Path, tree: &Path, args: &[&str], path: Option<&str>) -> Output {
     c.output().expect("run natmod-lsp check")
 }
 
+/// `check --arch SPEC --format json`: its exit code and JSON.
+fn matrix_json(dir: &Path, tree: &Path, spec: &str) -> (Option<i32>, Value) {
+    let out = check(dir, tree, &["--arch", spec, "--format", "json"], None);
+    (out.status.code(), json_of(&out))
+}
+
 fn json_of(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("check's stdout is not JSON ({e})\n{}", describe_output(out)))
@@ -83,23 +79,6 @@ fn arch_entry<'a>(v: &'a Value, arch: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {arch} in {v:#}"))
 }
 
-/// `.mpy` header byte 2's arch field: MicroPython's MP_NATIVE_ARCH_* (py/persistentcode.h).
-fn native_arch(arch: &str) -> u8 {
-    match arch {
-        "x86" => 1,
-        "x64" => 2,
-        "armv6m" => 4,
-        "armv7m" => 5,
-        "armv7emsp" => 7,
-        "armv7emdp" => 8,
-        "xtensa" => 9,
-        "xtensawin" => 10,
-        "rv32imc" => 11,
-        "rv64imc" => 12,
-        other => panic!("no MP_NATIVE_ARCH_* known for {other}"),
-    }
-}
-
 #[test]
 fn every_bundled_example_builds_for_all_ten_arches() {
     tools();
@@ -110,14 +89,8 @@ fn every_bundled_example_builds_for_all_ten_arches() {
         ("pymix", "examples/pymix", "pymix"),
     ] {
         let dir = project(&format!("all_{name}"), rel);
-        let out = check(&dir, &tree, &["--arch", "all", "--format", "json"], None);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{rel}\n{}",
-            describe_output(&out)
-        );
-        let v = json_of(&out);
+        let (code, v) = matrix_json(&dir, &tree, "all");
+        assert_eq!(code, Some(0), "{rel}: {v:#}");
         assert_eq!(v["ok"], true, "{v:#}");
         let arches: Vec<&str> = v["arches"]
             .as_array()
@@ -126,7 +99,7 @@ fn every_bundled_example_builds_for_all_ten_arches() {
             .map(|a| a["arch"].as_str().unwrap())
             .collect();
         assert_eq!(arches, ALL, "every arch, in mpy_ld.py's order");
-        for arch in ALL {
+        for &arch in ALL {
             let e = arch_entry(&v, arch);
             assert_eq!(e["status"], "ok", "{rel} {arch}: {e:#}");
             let mpy = PathBuf::from(e["mpy"].as_str().unwrap());
@@ -140,7 +113,7 @@ fn every_bundled_example_builds_for_all_ten_arches() {
             assert!(e["sizes"]["text"].as_u64().unwrap() > 0, "{e:#}");
             assert_eq!(
                 (bytes[0], bytes[1], bytes[2] >> 2 & 0xf),
-                (b'M', 6, native_arch(arch)),
+                (b'M', 6, native_arch_code(arch)),
                 "{rel} {arch}: the header names the arch"
             );
         }
@@ -155,14 +128,8 @@ fn every_bundled_example_builds_for_all_ten_arches() {
 fn floatrt_is_portable_only_where_floats_are() {
     tools();
     let dir = project("all_floatrt", "examples/floatrt");
-    let out = check(
-        &dir,
-        &mpy_dir_newest(),
-        &["--arch", "all", "--format", "json"],
-        None,
-    );
-    assert_eq!(out.status.code(), Some(1), "{}", describe_output(&out));
-    let v = json_of(&out);
+    let (code, v) = matrix_json(&dir, &mpy_dir_newest(), "all");
+    assert_eq!(code, Some(1), "{v:#}");
     assert_eq!(v["ok"], false);
     for arch in ["x86", "x64", "armv7emdp"] {
         assert_eq!(
@@ -171,7 +138,7 @@ fn floatrt_is_portable_only_where_floats_are() {
             "hardware doubles: {arch}"
         );
     }
-    for arch in ALL {
+    for &arch in ALL {
         let e = arch_entry(&v, arch);
         if e["status"] == "ok" {
             continue;
@@ -238,15 +205,9 @@ fn text_matrix_has_one_row_per_arch_with_sizes() {
 fn arches_the_tree_lacks_are_skipped_under_all_and_fail_when_named() {
     tools();
     let dir = project("v123", "examples/factorial");
-    let out = check(
-        &dir,
-        &mpy_dir(),
-        &["--arch", "all", "--format", "json"],
-        None,
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", describe_output(&out));
-    let v = json_of(&out);
-    for arch in ALL {
+    let (code, v) = matrix_json(&dir, &mpy_dir(), "all");
+    assert_eq!(code, Some(0), "{v:#}");
+    for &arch in ALL {
         let want = if arch.starts_with("rv") {
             "unsupported"
         } else {
@@ -381,7 +342,7 @@ fn dist_writes_what_make_writes_for_every_arch() {
         assert_eq!(report["micropython"], "1.29.0", "{report:#}");
         assert_eq!(package["urls"].as_array().unwrap().len(), ALL.len());
         let reference = project(&format!("dist_{name}_make"), rel);
-        for arch in ALL {
+        for &arch in ALL {
             let rel_file = format!("{arch}_6.3/{module}.mpy");
             let ours = std::fs::read(dist.join(&rel_file))
                 .unwrap_or_else(|e| panic!("{rel}: {rel_file}: {e}"));
@@ -407,7 +368,7 @@ fn dist_writes_what_make_writes_for_every_arch() {
                 "{entry:#}"
             );
             // sys.implementation._mpy of a board that loads it: 6 | 3 << 8 | arch << 10.
-            let tag = 6 | 3 << 8 | u64::from(native_arch(arch)) << 10;
+            let tag = 6 | 3 << 8 | u64::from(native_arch_code(arch)) << 10;
             assert_eq!(entry["mpy_tag"], tag);
             assert!(
                 package["urls"]
