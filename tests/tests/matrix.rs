@@ -16,6 +16,13 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// The bundled examples that build for every arch: (name, directory, MOD).
+const PORTABLE: [(&str, &str, &str); 3] = [
+    ("factorial", "examples/factorial", "factorial_nm"),
+    ("multifile", "examples/multifile", "multifile_nm"),
+    ("pymix", "examples/pymix", "pymix"),
+];
+
 /// Every arch, in mpy_ld.py's order.
 const ALL: &[&str] = natmod_linker::arch::ARCH_NAMES;
 
@@ -83,11 +90,7 @@ fn arch_entry<'a>(v: &'a Value, arch: &str) -> &'a Value {
 fn every_bundled_example_builds_for_all_ten_arches() {
     tools();
     let tree = mpy_dir_newest();
-    for (name, rel, module) in [
-        ("factorial", "examples/factorial", "factorial_nm"),
-        ("multifile", "examples/multifile", "multifile_nm"),
-        ("pymix", "examples/pymix", "pymix"),
-    ] {
+    for (name, rel, module) in PORTABLE {
         let dir = project(&format!("all_{name}"), rel);
         let (code, v) = matrix_json(&dir, &tree, "all");
         assert_eq!(code, Some(0), "{rel}: {v:#}");
@@ -121,6 +124,40 @@ fn every_bundled_example_builds_for_all_ten_arches() {
             !dir.join(format!("{module}.mpy")).exists(),
             "the matrix leaves the project's own $(MOD).mpy alone"
         );
+    }
+}
+
+#[test]
+fn broken_examples_fail_the_matrix_at_their_broken_lines() {
+    tools();
+    for name in [
+        "undefined",
+        "link_runtime",
+        "data",
+        "static_bss",
+        "duplicate",
+        "missing_init",
+    ] {
+        let dir = project(
+            &format!("broken_{name}"),
+            &format!("examples/broken/{name}"),
+        );
+        let (code, v) = matrix_json(&dir, &mpy_dir_newest(), "x64,armv7m");
+        assert_eq!(code, Some(1), "{name}: {v:#}");
+        assert_eq!(v["ok"], false);
+        let x64 = arch_entry(&v, "x64");
+        assert_eq!(x64["status"], "failed", "{name}: {x64:#}");
+        // Every x64 error is on a line the example marks `BROKEN`.
+        for e in x64["errors"].as_array().unwrap() {
+            let file = dir.join(e["file"].as_str().unwrap());
+            let text = std::fs::read_to_string(&file).unwrap();
+            let line = text
+                .lines()
+                .nth(e["line"].as_u64().unwrap() as usize - 1)
+                .unwrap_or("");
+            assert!(line.contains("BROKEN"), "{name}: {e:#} is on `{line}`");
+        }
+        assert!(!x64["errors"].as_array().unwrap().is_empty(), "{x64:#}");
     }
 }
 
@@ -319,11 +356,7 @@ fn a_missing_toolchain_names_its_debian_package() {
 fn dist_writes_what_make_writes_for_every_arch() {
     tools();
     let tree = mpy_dir_newest();
-    for (name, rel, module) in [
-        ("factorial", "examples/factorial", "factorial_nm"),
-        ("multifile", "examples/multifile", "multifile_nm"),
-        ("pymix", "examples/pymix", "pymix"),
-    ] {
+    for (name, rel, module) in PORTABLE {
         let dir = project(&format!("dist_{name}"), rel);
         let dist = dir.join("dist");
         let out = check(&dir, &tree, &["--dist", &dist.to_string_lossy()], None);
