@@ -109,6 +109,55 @@ pub fn dest_code(dest: RelocDest, separate_rodata: bool) -> u32 {
     }
 }
 
+/// The header of a `.mpy`: what a board compares with its `sys.implementation._mpy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MpyHeader {
+    /// Format version (6).
+    pub version: u8,
+    /// Sub-version (3 for v1.23 onwards).
+    pub sub_version: u8,
+    /// `MP_NATIVE_ARCH_*`.
+    pub mpy_arch: u8,
+    /// Arch flags (RISC-V extensions); 0 for none.
+    pub arch_flags: u64,
+}
+
+impl MpyHeader {
+    /// `sys.implementation._mpy` of a board that loads this file: version, sub-version << 8,
+    /// arch << 10, arch flags << 16.
+    pub fn mpy_tag(&self) -> u64 {
+        u64::from(self.version)
+            | u64::from(self.sub_version) << 8
+            | u64::from(self.mpy_arch) << 10
+            | self.arch_flags << 16
+    }
+}
+
+/// Reads the header [`build`] writes; `None` when `bytes` is not a `.mpy`.
+pub fn read_header(bytes: &[u8]) -> Option<MpyHeader> {
+    let [b'M', version, flags, _, rest @ ..] = bytes else {
+        return None;
+    };
+    let mut arch_flags = 0u64;
+    if flags & MPY_ARCH_FLAGS != 0 {
+        for (i, &b) in rest.iter().enumerate().take(10) {
+            arch_flags = arch_flags << 7 | u64::from(b & 0x7f);
+            if b & 0x80 == 0 {
+                break;
+            }
+            if i == 9 {
+                return None;
+            }
+        }
+    }
+    Some(MpyHeader {
+        version: *version,
+        sub_version: flags & 3,
+        mpy_arch: (flags >> 2) & 0x0f,
+        arch_flags,
+    })
+}
+
 /// Serialises a native `.mpy`.
 pub fn build(c: &MpyContents) -> Vec<u8> {
     let separate = !c.rodata.is_empty();
@@ -183,5 +232,21 @@ mod tests {
         write_uint(&mut v, 128);
         write_uint(&mut v, 300);
         assert_eq!(v, vec![0, 0x7f, 0x81, 0x00, 0x82, 0x2c]);
+    }
+
+    #[test]
+    fn header_round_trips() {
+        let mut bytes = vec![b'M', 6, (4 << 2) | 3 | MPY_ARCH_FLAGS, 31];
+        write_uint(&mut bytes, 300);
+        let h = read_header(&bytes).unwrap();
+        assert_eq!((h.version, h.sub_version, h.mpy_arch), (6, 3, 4));
+        assert_eq!(h.arch_flags, 300);
+        let plain = read_header(&[b'M', 6, (4 << 2) | 3, 31]).unwrap();
+        assert_eq!(
+            plain.mpy_tag(),
+            4870,
+            "an RP2040 board's sys.implementation._mpy"
+        );
+        assert_eq!(read_header(b"MZ"), None);
     }
 }

@@ -25,28 +25,63 @@ pub struct CheckOptions {
     pub config: Config,
     /// Output format.
     pub format: Format,
+    /// Several arches at once (`--arch all` or a list): see [`crate::matrix_cli`].
+    pub matrix: Option<crate::matrix_cli::MatrixOptions>,
 }
 
-/// Runs the check; returns the process exit code (0 clean, 1 errors, 2 not a project).
-pub fn run(opts: &CheckOptions, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
-    let dir = opts.dir.canonicalize().unwrap_or_else(|_| opts.dir.clone());
+/// A command-line project: its directory, Makefile and workspace folder.
+pub struct Located {
+    /// The project directory, canonical.
+    pub dir: PathBuf,
+    /// Its natmod Makefile.
+    pub makefile: PathBuf,
+    /// The workspace: the current directory when it holds the project, else the project.
+    pub workspace: PathBuf,
+}
+
+/// Finds the natmod project in `dir`; `None` (said on `err`) when there is none.
+pub fn locate(dir: &Path, err: &mut dyn Write) -> Option<Located> {
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
     let Some(makefile) = discover::natmod_makefile(&dir) else {
         let _ = writeln!(
             err,
             "natmod-lsp: {} has no Makefile that includes $(MPY_DIR)/py/dynruntime.mk",
             dir.display()
         );
-        return 2;
+        return None;
     };
-    let mut config = opts.config.clone();
-    config.trusted = true;
-    // The workspace of a command-line check: the current directory when it holds the
-    // project, else the project directory.
     let workspace = std::env::current_dir()
         .ok()
         .and_then(|c| c.canonicalize().ok())
         .filter(|c| dir.starts_with(c))
         .unwrap_or_else(|| dir.clone());
+    Some(Located {
+        dir,
+        makefile,
+        workspace,
+    })
+}
+
+/// Runs the check; returns the process exit code (0 clean, 1 errors, 2 not a project).
+pub fn run(opts: &CheckOptions, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+    let Some(Located {
+        dir,
+        makefile,
+        workspace,
+    }) = locate(&opts.dir, err)
+    else {
+        return 2;
+    };
+    let mut config = opts.config.clone();
+    config.trusted = true;
+    if let Some(m) = &opts.matrix {
+        let here = Located {
+            dir,
+            makefile,
+            workspace,
+        };
+        return crate::matrix_cli::run(&here, &config, opts.format, m, out, err);
+    }
     let mut build = ProjectBuild::new(makefile, vec![workspace]);
     let report = match build.run(&config, &|| false) {
         Ok(r) => r,

@@ -15,6 +15,11 @@ pub struct Config {
     pub mpy_dir: Option<String>,
     /// Further `NAME=value` overrides passed to make.
     pub make_variables: BTreeMap<String, String>,
+    /// Overrides passed to make only when building for one arch (`{"xtensawin": {"CROSS":
+    /// "xtensa-lx106-elf-"}}`); they win over `make_variables`.
+    pub arch_make_variables: BTreeMap<String, BTreeMap<String, String>>,
+    /// Arches built in the background after each successful build (portability warnings).
+    pub portability_archs: Vec<String>,
     /// How long to wait after a save for more saves before building.
     pub debounce: Duration,
     /// How long evaluating a Makefile with make may take before make is killed.
@@ -31,6 +36,8 @@ impl Default for Config {
             arch: None,
             mpy_dir: None,
             make_variables: BTreeMap::new(),
+            arch_make_variables: BTreeMap::new(),
+            portability_archs: Vec::new(),
             debounce: Duration::from_millis(40),
             make_timeout: Duration::from_secs(20),
         }
@@ -71,11 +78,22 @@ impl Config {
         if v.get("mpyDir").is_some() {
             self.mpy_dir = text("mpyDir");
         }
-        if let Some(m) = v.get("makeVariables").and_then(Value::as_object) {
-            self.make_variables = m
+        if let Some(m) = v.get("makeVariables") {
+            self.make_variables = variables(m);
+        }
+        if let Some(m) = v.get("archMakeVariables").and_then(Value::as_object) {
+            self.arch_make_variables = m
                 .iter()
-                .filter(|(k, _)| valid_var_name(k))
-                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+                .map(|(arch, vars)| (arch.clone(), variables(vars)))
+                .collect();
+        }
+        if let Some(a) = v.get("portabilityArchs").and_then(Value::as_array) {
+            self.portability_archs = a
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
                 .collect();
         }
         if let Some(ms) = v.get("debounceMs").and_then(Value::as_u64) {
@@ -92,6 +110,9 @@ impl Config {
     pub fn make_overrides(&self) -> Vec<String> {
         let mut vars = self.make_variables.clone();
         if let Some(a) = &self.arch {
+            if let Some(own) = self.arch_make_variables.get(a) {
+                vars.extend(own.clone());
+            }
             vars.insert("ARCH".into(), a.clone());
         }
         if let Some(d) = &self.mpy_dir {
@@ -99,6 +120,16 @@ impl Config {
         }
         vars.into_iter().map(|(k, v)| format!("{k}={v}")).collect()
     }
+}
+
+/// The valid `NAME: "value"` pairs of a JSON object (others are left out).
+fn variables(v: &Value) -> BTreeMap<String, String> {
+    v.as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| valid_var_name(k))
+        .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+        .collect()
 }
 
 /// `v["natmod"]` when present, else `v`.
@@ -132,6 +163,18 @@ mod tests {
         assert_eq!(c2.make_timeout, Duration::from_secs(1), "clamped up");
         c2.apply_settings(&json!({"natmod": {"makeTimeoutMs": 99_000_000}}));
         assert_eq!(c2.make_timeout, Duration::from_secs(600), "clamped down");
+        assert!(c2.apply_settings(&json!({
+            "archMakeVariables": {"xtensawin": {"CROSS": "xtensa-lx106-elf-"}},
+            "portabilityArchs": ["armv6m", " ", "xtensawin"],
+        })));
+        assert_eq!(c2.portability_archs, vec!["armv6m", "xtensawin"]);
+        assert_eq!(c2.make_overrides(), vec!["ARCH=x64", "CROSS=x-"]);
+        c2.arch = Some("xtensawin".into());
+        assert_eq!(
+            c2.make_overrides(),
+            vec!["ARCH=xtensawin", "CROSS=xtensa-lx106-elf-"],
+            "the arch's own variables win"
+        );
         assert!(!Config::from_init_options(None).trusted);
         assert!(!Config::from_init_options(Some(&json!("garbage"))).trusted);
     }

@@ -106,7 +106,15 @@ async fn run_build(
     if !newest() {
         return;
     }
+    let main_arch = report
+        .project
+        .as_ref()
+        .filter(|_| report.errors() == 0 && report.written.is_some())
+        .map(|p| p.arch.clone());
     publish(&state, &slot, generation, report).await;
+    if let Some(arch) = main_arch {
+        crate::portability::after_build(&state, &slot, generation, arch, stale);
+    }
 }
 
 /// How long the client may take to answer `window/workDoneProgress/create`.

@@ -34,6 +34,10 @@ pub struct ProjectSlot {
     pub build: Arc<tokio::sync::Mutex<ProjectBuild>>,
     /// Files this project last published diagnostics for.
     pub published: Mutex<BTreeSet<PathBuf>>,
+    /// The workspace folders its builds may write in.
+    pub workspace: Vec<PathBuf>,
+    /// The background builds of the `portabilityArchs` setting.
+    pub portability: Arc<tokio::sync::Mutex<crate::portability::Portability>>,
 }
 
 impl ProjectSlot {
@@ -41,8 +45,10 @@ impl ProjectSlot {
         ProjectSlot {
             build: Arc::new(tokio::sync::Mutex::new(ProjectBuild::new(
                 makefile.clone(),
-                workspace,
+                workspace.clone(),
             ))),
+            workspace,
+            portability: Arc::default(),
             makefile,
             generation: AtomicU64::new(0),
             finished: AtomicU64::new(0),

@@ -140,7 +140,7 @@ check_vscode() {
     esac
     chmod +x "$stage/bin/natmod-lsp"
     rc=0
-    ( cd "$stage" && "$tools/node/node_modules/.bin/vsce" package --allow-missing-repository --skip-license \
+    ( cd "$stage" && "$tools/node/node_modules/.bin/vsce" package --target linux-x64 --allow-missing-repository --skip-license \
         --out "$run/natmod-lsp.vsix" ) > "$run/vsce.log" 2>&1 || { rc=1; cat "$run/vsce.log"; }
     workspace_settings "$run/ws" ""
     if [ $rc = 0 ]; then

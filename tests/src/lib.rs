@@ -9,6 +9,7 @@ pub mod ld_cli;
 pub mod lsp_bench;
 pub mod lsp_client;
 pub mod lsp_scenario;
+pub mod matrix_bench;
 pub mod mpyfile;
 pub mod rng;
 pub mod session_bench;
@@ -190,4 +191,43 @@ pub fn run_micropython(dir: &Path, script: &str) -> String {
         describe_output(&out)
     );
     String::from_utf8(out.stdout).expect("utf-8 stdout")
+}
+
+/// A PATH of one scratch directory holding links to every program of PATH's directories
+/// except those whose name starts with `prefix` (a toolchain "not installed").
+pub fn path_without(prefix: &str) -> String {
+    let name = format!("{}-{}", prefix.trim_end_matches('-'), std::process::id());
+    let bin = scratch_dir("path_without", &name);
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for d in std::env::split_paths(&path) {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let name = e.file_name();
+            if name.to_string_lossy().starts_with(prefix) || bin.join(&name).exists() {
+                continue;
+            }
+            let _ = std::os::unix::fs::symlink(e.path(), bin.join(&name));
+        }
+    }
+    bin.to_string_lossy().into_owned()
+}
+
+/// MicroPython's MP_NATIVE_ARCH_* for `arch` (py/persistentcode.h): the arch field of a
+/// `.mpy` header's byte 2 (`arch << 2 | sub_version`).
+pub fn native_arch_code(arch: &str) -> u8 {
+    match arch {
+        "x86" => 1,
+        "x64" => 2,
+        "armv6m" => 4,
+        "armv7m" => 5,
+        "armv7emsp" => 7,
+        "armv7emdp" => 8,
+        "xtensa" => 9,
+        "xtensawin" => 10,
+        "rv32imc" => 11,
+        "rv64imc" => 12,
+        other => panic!("no MP_NATIVE_ARCH_* known for {other}"),
+    }
 }

@@ -16,30 +16,13 @@
 //! from scripts/provision-mpy-dir.sh.
 
 use natmod_tests::{
-    copy_module, describe_output, mpy_dir, mpy_dir_newest, natmod_ld, repo_root, require_tool,
-    run_micropython,
+    copy_module, describe_output, mpy_dir, mpy_dir_newest, native_arch_code, natmod_ld, repo_root,
+    require_tool, run_micropython,
 };
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const PROVISION: &str = "scripts/provision.sh";
-
-/// `.mpy` header byte 2 is `arch << 2 | sub_version`; these are MicroPython's MP_NATIVE_ARCH_*.
-fn native_arch_code(arch: &str) -> u8 {
-    match arch {
-        "x86" => 1,
-        "x64" => 2,
-        "armv6m" => 4,
-        "armv7m" => 5,
-        "armv7emsp" => 7,
-        "armv7emdp" => 8,
-        "xtensa" => 9,
-        "xtensawin" => 10,
-        "rv32imc" => 11,
-        "rv64imc" => 12,
-        other => panic!("no native arch code known for {other}"),
-    }
-}
 
 /// A fresh, empty scratch directory for one test.
 fn scratch(name: &str) -> PathBuf {

@@ -66,6 +66,8 @@ pub struct ProjectBuild {
     compile: compile::CompileCache,
     linker: link::Linker,
     shown: BTreeSet<String>,
+    /// See [`ProjectBuild::set_output_dir`].
+    output_dir: Option<PathBuf>,
 }
 
 /// Adds `scope`'s problems with where a build of `p` writes to `report`; false when the
@@ -109,7 +111,15 @@ impl ProjectBuild {
             compile: compile::CompileCache::default(),
             linker: link::Linker::default(),
             shown: BTreeSet::new(),
+            output_dir: None,
         }
+    }
+
+    /// Writes `$(MOD).mpy` into `dir` instead of the project directory (so builds of one
+    /// project for several arches do not overwrite each other's module).
+    pub fn set_output_dir(&mut self, dir: PathBuf) {
+        self.output_dir = Some(dir);
+        self.invalidate();
     }
 
     /// The last evaluation, if it succeeded.
@@ -148,7 +158,8 @@ impl ProjectBuild {
         };
         if self.project.is_none() {
             match workspace::load(&self.makefile, config, cancelled) {
-                Ok((p, warnings)) => {
+                Ok((mut p, warnings)) => {
+                    p.output_dir.clone_from(&self.output_dir);
                     self.compile.clear();
                     self.shown.clear();
                     self.project = Some(p);

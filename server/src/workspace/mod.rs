@@ -52,6 +52,9 @@ pub struct Project {
     pub mpy_cross_flags: Vec<String>,
     /// `MPY_TOOL`, split into words (`python3 $(MPY_DIR)/tools/mpy-tool.py`).
     pub mpy_tool: Vec<String>,
+    /// Where `$(MOD).mpy` goes instead of the project directory (a matrix build's own
+    /// directory per arch); `None` for make's place.
+    pub output_dir: Option<PathBuf>,
 }
 
 impl Project {
@@ -131,14 +134,22 @@ impl Project {
         )
     }
 
-    /// `$(BUILD)/$(MOD).native.mpy`, as make names it.
+    /// The linked native code before the `.py` merge, as make names it: v1.23's
+    /// dynruntime.mk writes `$(BUILD)/$(MOD).native.mpy`, later ones `$(BUILD)/$(MOD).mpy`
+    /// (the newest linker records that file name in the `.mpy`).
     pub fn native_mpy(&self) -> String {
-        format!("{}/{}.native.mpy", self.build, self.module)
+        match natmod_linker::Dialect::for_mpy_dir(&self.mpy_dir) {
+            natmod_linker::Dialect::V1_23 => format!("{}/{}.native.mpy", self.build, self.module),
+            natmod_linker::Dialect::Newest => format!("{}/{}.mpy", self.build, self.module),
+        }
     }
 
-    /// `$(MOD).mpy`, absolute.
+    /// `$(MOD).mpy` (in [`Project::output_dir`] when set), absolute.
     pub fn output_mpy(&self) -> PathBuf {
-        self.dir.join(format!("{}.mpy", self.module))
+        self.output_dir
+            .as_ref()
+            .unwrap_or(&self.dir)
+            .join(format!("{}.mpy", self.module))
     }
 }
 
@@ -165,6 +176,7 @@ impl Project {
             mpy_cross: Vec::new(),
             mpy_cross_flags: Vec::new(),
             mpy_tool: Vec::new(),
+            output_dir: None,
         }
     }
 }
@@ -438,6 +450,7 @@ fn project_from_vars(
         mpy_cross,
         mpy_cross_flags,
         mpy_tool,
+        output_dir: None,
     })
 }
 

@@ -16,6 +16,23 @@ pub fn debian_package(cc: &str) -> Option<&'static str> {
     })
 }
 
+/// The first line of `program --version`, or why there is none.
+pub fn tool_version(program: &str) -> Result<String, String> {
+    match std::process::Command::new(program)
+        .arg("--version")
+        .output()
+    {
+        Ok(o) if o.status.success() => Ok(String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_string()),
+        Ok(o) => Err(format!("{program} --version exited with {}", o.status)),
+        Err(e) => Err(format!("cannot run {program}: {e}")),
+    }
+}
+
 /// The message for a compiler that is not installed.
 pub fn missing_compiler_message(cc: &str, arch: &str) -> String {
     let how = match debian_package(cc) {

@@ -4,6 +4,7 @@
 //!        natmod-bench session [--runs N]   (in-process Session relinks: see `session_bench`)
 //!        natmod-bench lsp [--saves N] [--make-runs N]   (save → diagnostics: `lsp_bench`)
 //!        natmod-bench lsp-features [--runs N]   (completion/hover latency: `features_bench`)
+//!        natmod-bench matrix [--runs N]   (10-arch matrix vs a make loop: `matrix_bench`)
 //!
 //! For every golden link entry of the chosen arches (default x86, x64) that the reference
 //! linked successfully, it runs natmod-ld N times and, with `--mpy-ld`, `python3 mpy_ld.py` N
@@ -50,6 +51,10 @@ fn main() {
     }
     if all.first().map(String::as_str) == Some("lsp") {
         natmod_tests::lsp_bench::run(&all[1..]);
+        return;
+    }
+    if all.first().map(String::as_str) == Some("matrix") {
+        natmod_tests::matrix_bench::run(&all[1..]);
         return;
     }
     if all.first().map(String::as_str) == Some("lsp-features") {
