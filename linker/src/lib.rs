@@ -1,13 +1,15 @@
 //! natmod-linker: links MicroPython native-module objects into `.mpy` files, byte for byte as
 //! MicroPython's `tools/mpy_ld.py` does, for every architecture it supports.
 //!
-//! The pipeline reads top to bottom: [`input`] (load) → [`resolve`] → [`layout`] →
-//! [`relocate`] → [`mpy`] (write). Per-architecture code lives in [`arch`].
+//! The pipeline reads top to bottom: [`input`] (load) → [`resolve`] → [`gc`] (the walk from
+//! `mpy_init`; with `--gc-sections`, the sweep) → [`layout`] → [`relocate`] → [`mpy`] (write).
+//! Per-architecture code lives in [`arch`].
 
 pub mod arch;
 pub mod dialect;
 pub mod error;
 pub mod facts;
+pub mod gc;
 pub mod hints;
 pub mod input;
 pub mod layout;
@@ -18,6 +20,7 @@ pub mod qstr;
 pub mod relocate;
 pub mod resolve;
 pub mod session;
+pub mod size_report;
 mod static_qstrs;
 
 pub use dialect::Dialect;
@@ -43,6 +46,8 @@ pub struct LinkConfig {
     pub source_name: String,
     /// RISC-V extension flags (0 = none).
     pub arch_flags: u64,
+    /// `--gc-sections`: drop the sections `mpy_init` does not reach.
+    pub gc_sections: bool,
 }
 
 /// A finished link.
@@ -64,6 +69,8 @@ pub struct LinkOutput {
     pub got_entries: usize,
     /// Offset of `mpy_init` in the text.
     pub entry: u64,
+    /// Bytes of the entry jump at the start of the text (with its padding).
+    pub entry_jump: u64,
     /// Archive members pulled in.
     pub pulled: Vec<resolve::PulledMember>,
     /// What went where, for editors.
@@ -94,12 +101,22 @@ pub fn link(
         facts: LinkFacts::default(),
     })?;
     let info = arch.info();
-    let (res, errors) = resolve::resolve(arch, objects, archives, externs);
+    let (mut res, mut errors) = resolve::resolve(arch, objects, archives, externs);
+    let mut gc_state = facts::GcState {
+        reach: gc::reach(&res),
+        swept: None,
+    };
+    if let (true, Some(reach)) = (config.gc_sections, &gc_state.reach) {
+        // Undefined references made only by dropped sections are not errors, as with ld.
+        errors.retain(|e| !gc::only_in_dropped(&res, reach, e));
+        gc_state.swept = Some(gc::sweep(&mut res, reach));
+    }
+    let res = res;
     let mut log = res.log.clone();
     let fail = |mut errors: Vec<LinkError>, log: &Vec<String>, lay: Option<&layout::Layout>| {
         facts::complete_undefined_sites(&res, &mut errors);
         LinkFailure {
-            facts: facts::collect(info, &res, lay, None, &errors),
+            facts: facts::collect(info, &res, lay, None, &errors, &gc_state),
             errors,
             log: log.clone(),
         }
@@ -144,8 +161,9 @@ pub fn link(
         bss_size: image.bss_size,
         got_entries: lay.got.len(),
         entry: lay.entry,
+        entry_jump: lay.trampoline.len() as u64,
         pulled: res.pulled.clone(),
-        facts: facts::collect(info, &res, Some(&lay), Some(&image), &[]),
+        facts: facts::collect(info, &res, Some(&lay), Some(&image), &[], &gc_state),
     })
 }
 
