@@ -97,6 +97,21 @@ pub fn sweep(res: &mut Resolution, reach: &Reach) -> Swept {
         return swept;
     }
     res.sections.order.retain(|id| reach.kept(*id));
+    // mpy_ld.py puts the memset/memmove stubs second in the section list; keep them there
+    // (as a link of only the kept sections would) when the first section was dropped.
+    let all = &res.sections.all;
+    let (stubs, rest): (Vec<SecId>, Vec<SecId>) = res
+        .sections
+        .order
+        .iter()
+        .partition(|&&id| matches!(all[id].origin, SecOrigin::Stub(_)));
+    let at = 1.min(rest.len());
+    res.sections.order = rest[..at]
+        .iter()
+        .chain(&stubs)
+        .chain(&rest[at..])
+        .copied()
+        .collect();
     res.sections.literals.retain(|id| reach.kept(*id));
     for &id in &swept.sections {
         if let SecOrigin::Object { obj, shndx } = res.sections.all[id].origin {
