@@ -63,10 +63,10 @@ struct Args {
     hint_libs: bool,
     /// Keep only the sections mpy_init reaches through relocations (build with
     /// -ffunction-sections -fdata-sections to make that fine-grained).
-    #[arg(long = "gc-sections")]
+    #[arg(long = "gc-sections", overrides_with = "gc_sections")]
     gc_sections: bool,
     /// With --gc-sections, list the dropped sections on stderr.
-    #[arg(long = "print-gc-sections")]
+    #[arg(long = "print-gc-sections", overrides_with = "print_gc_sections")]
     print_gc_sections: bool,
     /// Print the relocation chain from mpy_init that keeps SYMBOL (repeatable).
     #[arg(long = "why", value_name = "SYMBOL")]
