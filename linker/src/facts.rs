@@ -35,6 +35,21 @@ pub struct LinkFacts {
     pub relocation_records: Option<usize>,
     /// The link ran with `--gc-sections` (unreachable sections were dropped).
     pub gc_sections: bool,
+    /// The module's sizes (after a successful link).
+    pub module: Option<ModuleSizes>,
+}
+
+/// Sizes of a linked module.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ModuleSizes {
+    /// The `.mpy` file.
+    pub mpy: u64,
+    /// Text bytes.
+    pub text: u64,
+    /// Separate rodata bytes.
+    pub rodata: u64,
+    /// BSS bytes.
+    pub bss: u64,
 }
 
 /// One loaded object.
@@ -158,7 +173,12 @@ impl LinkFacts {
     /// the relocation chain from `mpy_init`, or that nothing reaches it. `None` for a symbol no
     /// linked section defines.
     pub fn why(&self, name: &str) -> Option<Why> {
-        let sym = self.symbol(name)?;
+        self.why_of(self.symbol(name)?)
+    }
+
+    /// [`LinkFacts::why`] for one symbol of these facts (a file-local one too).
+    pub fn why_of(&self, sym: &SymbolFacts) -> Option<Why> {
+        let name = &sym.name;
         let sec = self.sections.get(sym.section)?;
         if !sec.reachable {
             return Some(Why::Unreachable {
@@ -177,7 +197,7 @@ impl LinkFacts {
         chain.reverse();
         let mut steps: Vec<String> = chain.iter().map(|&i| self.section_label(i)).collect();
         if let Some(last) = steps.last_mut() {
-            *last = name.to_string();
+            *last = name.clone();
         }
         Some(Why::Kept(steps))
     }
@@ -309,6 +329,7 @@ pub fn collect(
         got_entries: layout.map(|l| l.got.len()),
         relocation_records: image.map(|i| i.relocs.len()),
         gc_sections: gc.swept.is_some(),
+        module: None,
     }
 }
 

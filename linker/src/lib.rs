@@ -152,6 +152,13 @@ pub fn link(
     }
     log.push(format!("bss size:     {}", image.bss_size));
     log.push(format!("GOT entries:  {}", lay.got.len()));
+    let mut facts = facts::collect(info, &res, Some(&lay), Some(&image), &[], &gc_state);
+    facts.module = Some(facts::ModuleSizes {
+        mpy: mpy.len() as u64,
+        text: image.text.len() as u64,
+        rodata: image.rodata.len() as u64,
+        bss: image.bss_size,
+    });
     Ok(LinkOutput {
         mpy,
         log,
@@ -163,7 +170,7 @@ pub fn link(
         entry: lay.entry,
         entry_jump: lay.trampoline.len() as u64,
         pulled: res.pulled.clone(),
-        facts: facts::collect(info, &res, Some(&lay), Some(&image), &[], &gc_state),
+        facts,
     })
 }
 
