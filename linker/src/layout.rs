@@ -195,7 +195,7 @@ pub fn got_section_name(
 fn got_sort_key(sec_name: &str) -> u32 {
     let ext = sec_name.starts_with(".external") as u32;
     let text = sec_name.starts_with(".text") as u32;
-    let ro = (sec_name.starts_with(".rodata") || sec_name.starts_with(".data.rel.ro")) as u32;
+    let ro = (crate::model::is_rodata(sec_name) || sec_name.starts_with(".data.rel.ro")) as u32;
     let bss = sec_name.starts_with(".bss") as u32;
     ext + 2 * text + 3 * ro + 4 * bss
 }
