@@ -112,6 +112,9 @@ pub fn link(
         gc_state.swept = Some(gc::sweep(&mut res, reach));
     }
     let res = res;
+    // A warning, not an error: the bytes stay mpy_ld.py's (the golden corpus holds such links),
+    // and whether the out-of-table read ever runs is not known at link time.
+    let qstr_warning = qstr::check_table_use(&res, &config.qstrs).map(|e| e.to_string());
     let mut log = res.log.clone();
     let fail = |mut errors: Vec<LinkError>, log: &Vec<String>, lay: Option<&layout::Layout>| {
         facts::complete_undefined_sites(&res, &mut errors);
@@ -162,7 +165,12 @@ pub fn link(
     Ok(LinkOutput {
         mpy,
         log,
-        warnings: externs.map(|e| e.warnings.clone()).unwrap_or_default(),
+        warnings: externs
+            .map(|e| e.warnings.clone())
+            .unwrap_or_default()
+            .into_iter()
+            .chain(qstr_warning)
+            .collect(),
         text_size: image.text.len() as u64,
         rodata_size: image.rodata.len() as u64,
         bss_size: image.bss_size,

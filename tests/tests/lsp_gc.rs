@@ -80,7 +80,10 @@ fn gc_sections_in_mpy_ld_flags_drives_link_hover_and_lens() {
     let lens = lens_title(&mut lsp, &table, "mp_int_t unused_crc(");
     assert!(lens.starts_with("removed: unreachable"), "{lens}");
     let lens = lens_title(&mut lsp, &table, "mp_int_t weighted_sum(");
-    assert!(lens.ends_with("bytes (.text.weighted_sum) in the .mpy"), "{lens}");
+    assert!(
+        lens.ends_with("bytes (.text.weighted_sum) in the .mpy"),
+        "{lens}"
+    );
 
     let init = hover(&mut lsp, &main, "mp_obj_t mpy_init(");
     let written = std::fs::metadata(dir.join("gcdemo_nm.mpy")).unwrap().len();

@@ -16,7 +16,13 @@ fn gcc(dir: &Path, src: &str, out: &str, flags: &[&str]) {
     let cc = require_tool("riscv64-unknown-elf-gcc", "gcc-riscv64-unknown-elf");
     let o = Command::new(cc)
         .current_dir(dir)
-        .args(["-march=rv32imac", "-mabi=ilp32", "-mno-relax", "-Os", "-fno-common"])
+        .args([
+            "-march=rv32imac",
+            "-mabi=ilp32",
+            "-mno-relax",
+            "-Os",
+            "-fno-common",
+        ])
         .args(flags)
         .args(["-c", src, "-o", out])
         .output()
@@ -86,5 +92,9 @@ fn srodata_is_linked_like_rodata() {
     let lo = (word(4) as i32 >> 20) as i64;
     let at = (hi + lo) as usize;
     assert!(at + 8 <= t.len(), "the lw points outside the text ({at})");
-    assert_eq!(word(at), 0x5566_7788, "the lw does not load the .srodata constant");
+    assert_eq!(
+        word(at),
+        0x5566_7788,
+        "the lw does not load the .srodata constant"
+    );
 }

@@ -258,6 +258,11 @@ fn run(args: &Args) -> Result<(), (Vec<LinkError>, Vec<String>)> {
     for line in &linked.log {
         println!("{line}");
     }
+    // (The externs warnings were printed when the file was read.)
+    let shown_already = externs.as_ref().map_or(0, |e| e.warnings.len());
+    for w in linked.warnings.iter().skip(shown_already) {
+        eprintln!("natmod-ld: warning: {w}");
+    }
     if args.print_gc_sections {
         for line in report::removed_lines(&linked.facts) {
             eprintln!("natmod-ld: {line}");

@@ -219,7 +219,13 @@ fn module_summary(f: &LinkFacts) -> String {
     if !syms.is_empty() {
         s.push_str("\n\nlargest symbols:\n");
         for x in syms.iter().take(TOP_SYMBOLS) {
-            let _ = writeln!(s, "- `{}`: {} bytes ({})", x.name, x.size, f.section_place(x.section));
+            let _ = writeln!(
+                s,
+                "- `{}`: {} bytes ({})",
+                x.name,
+                x.size,
+                f.section_place(x.section)
+            );
         }
     }
     let removed: Vec<_> = f.sections.iter().filter(|x| x.removed).collect();
