@@ -58,14 +58,10 @@ pub fn reach(res: &Resolution) -> Option<Reach> {
     via[root] = Some(Via::Root);
     let mut queue = VecDeque::from([root]);
     while let Some(id) = queue.pop_front() {
-        let SecOrigin::Object { obj, shndx } = res.sections.all[id].origin else {
+        let Some((obj, relocs)) = res.relocs_of(id) else {
             continue;
         };
-        let file = &res.objects.files[obj];
-        let Some(ri) = file.reloc_section_for(shndx) else {
-            continue;
-        };
-        for r in &file.sections[ri].relocs {
+        for r in relocs {
             let next = match res.objects.targets[obj].get(r.sym as usize) {
                 Some(Target::Defined { sec, .. }) => *sec,
                 Some(Target::Mem(_, Some(stub))) => *stub,

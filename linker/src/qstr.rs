@@ -115,17 +115,14 @@ pub fn check_table_use(
     qstrs: &[String],
 ) -> Option<crate::LinkError> {
     use crate::error::{ErrorKind, LinkError, Site};
-    use crate::model::{SecOrigin, Target};
+    use crate::model::Target;
     let mut worst: Option<(i64, Site)> = None;
     for &id in res.sections.order.iter().chain(&res.sections.literals) {
-        let SecOrigin::Object { obj, shndx } = res.sections.all[id].origin else {
+        let Some((obj, relocs)) = res.relocs_of(id) else {
             continue;
         };
         let file = &res.objects.files[obj];
-        let Some(ri) = file.reloc_section_for(shndx) else {
-            continue;
-        };
-        for r in &file.sections[ri].relocs {
+        for r in relocs {
             if res.objects.targets[obj].get(r.sym as usize) != Some(&Target::QstrTable) {
                 continue;
             }

@@ -112,6 +112,20 @@ pub struct Resolution {
     pub log: Vec<String>,
 }
 
+impl Resolution {
+    /// The object of loaded section `id` and the ELF relocations that apply to it (the last
+    /// relocation section after it, as the link uses); `None` for the linker's own sections
+    /// and for sections without relocations.
+    pub fn relocs_of(&self, id: SecId) -> Option<(ObjId, &[crate::input::elf::Reloc])> {
+        let SecOrigin::Object { obj, shndx } = self.sections.all[id].origin else {
+            return None;
+        };
+        let file = &self.objects.files[obj];
+        let ri = file.reloc_section_for(shndx)?;
+        Some((obj, &file.sections[ri].relocs))
+    }
+}
+
 /// Section-name prefixes that are linked (`.srodata`: see [`crate::model::is_rodata`]).
 const LINKED_PREFIXES: &[&str] = &[
     ".literal",
