@@ -70,22 +70,22 @@ fn gc_sections_in_mpy_ld_flags_drives_link_hover_and_lens() {
     let done = lsp.wait_build(&dir);
     assert_eq!(done["errors"], 0, "{done}\n{}", lsp.transcript());
 
-    let kept = hover(&mut lsp, &table, "mp_int_t weighted_sum(");
+    let kept = hover(&mut lsp, &table, "weighted_sum(");
     assert!(
         kept.contains("kept: mpy_init → checksum_obj → checksum → weighted_sum"),
         "{kept}"
     );
-    let removed = hover(&mut lsp, &table, "mp_int_t unused_crc(");
+    let removed = hover(&mut lsp, &table, "unused_crc(");
     assert!(removed.contains("removed: unreachable"), "{removed}");
-    let lens = lens_title(&mut lsp, &table, "mp_int_t unused_crc(");
+    let lens = lens_title(&mut lsp, &table, "unused_crc(");
     assert!(lens.starts_with("removed: unreachable"), "{lens}");
-    let lens = lens_title(&mut lsp, &table, "mp_int_t weighted_sum(");
+    let lens = lens_title(&mut lsp, &table, "weighted_sum(");
     assert!(
         lens.ends_with("bytes (.text.weighted_sum) in the .mpy"),
         "{lens}"
     );
 
-    let init = hover(&mut lsp, &main, "mp_obj_t mpy_init(");
+    let init = hover(&mut lsp, &main, "mpy_init(");
     let written = std::fs::metadata(dir.join("gcdemo_nm.mpy")).unwrap().len();
     assert!(
         init.contains(&format!("module: {written} bytes")),
