@@ -112,6 +112,7 @@ pub fn config(arch: &str, dialect: Dialect) -> LinkConfig {
             .clone(),
         source_name: "fuzz.mpy".into(),
         arch_flags: 0,
+        gc_sections: false,
     }
 }
 

@@ -6,6 +6,7 @@
 
 use crate::arch::ArchInfo;
 use crate::error::{ErrorKind, LinkError, Site};
+use crate::gc::{Reach, Swept, Via};
 use crate::input::elf::{SectionType, Shndx, SymType};
 use crate::layout::Layout;
 use crate::model::{region_of, Region, Target};
@@ -32,6 +33,23 @@ pub struct LinkFacts {
     pub got_entries: Option<usize>,
     /// Number of loader relocation records in the `.mpy` (after relocation).
     pub relocation_records: Option<usize>,
+    /// The link ran with `--gc-sections` (unreachable sections were dropped).
+    pub gc_sections: bool,
+    /// The module's sizes (after a successful link).
+    pub module: Option<ModuleSizes>,
+}
+
+/// Sizes of a linked module.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ModuleSizes {
+    /// The `.mpy` file.
+    pub mpy: u64,
+    /// Text bytes.
+    pub text: u64,
+    /// Separate rodata bytes.
+    pub rodata: u64,
+    /// BSS bytes.
+    pub bss: u64,
 }
 
 /// One loaded object.
@@ -66,8 +84,17 @@ pub struct SectionFacts {
     pub region: Region,
     /// Size in bytes.
     pub size: u64,
-    /// Offset in its region (after layout).
+    /// Offset in its region (after layout; `None` when removed).
     pub offset: Option<u64>,
+    /// `mpy_init` reaches it through relocations (true when there is no `mpy_init` to walk
+    /// from, and for the linker's own GOT and literal pool).
+    pub reachable: bool,
+    /// The section whose relocation reached it first (`None` for `mpy_init`'s own).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reached_from: Option<usize>,
+    /// Dropped by `--gc-sections`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub removed: bool,
 }
 
 /// One defined symbol.
@@ -89,6 +116,23 @@ pub struct SymbolFacts {
     pub size: u64,
     /// The region it lands in.
     pub region: Region,
+    /// Its section was dropped by `--gc-sections` (it is not in the module).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub removed: bool,
+}
+
+/// Why a symbol is in the module, or is not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Why {
+    /// Reached from `mpy_init`: the chain of sections, each named by its first function or
+    /// data symbol (the section's name when it has none), `mpy_init`'s first.
+    Kept(Vec<String>),
+    /// Unreachable from `mpy_init`; `removed` when `--gc-sections` dropped it.
+    Unreachable {
+        /// Dropped from the module (else it is linked anyway).
+        removed: bool,
+    },
 }
 
 /// How a referenced global was provided.
@@ -124,6 +168,57 @@ impl LinkFacts {
         }
         found
     }
+
+    /// Why `name` (a defined symbol, the one [`LinkFacts::symbol`] finds) is in the module:
+    /// the relocation chain from `mpy_init`, or that nothing reaches it. `None` for a symbol no
+    /// linked section defines.
+    pub fn why(&self, name: &str) -> Option<Why> {
+        self.why_of(self.symbol(name)?)
+    }
+
+    /// [`LinkFacts::why`] for one symbol of these facts (a file-local one too).
+    pub fn why_of(&self, sym: &SymbolFacts) -> Option<Why> {
+        let name = &sym.name;
+        let sec = self.sections.get(sym.section)?;
+        if !sec.reachable {
+            return Some(Why::Unreachable {
+                removed: sec.removed,
+            });
+        }
+        let mut chain = vec![sym.section];
+        let mut at = sym.section;
+        while let Some(from) = self.sections[at].reached_from {
+            if chain.contains(&from) || chain.len() > self.sections.len() {
+                break;
+            }
+            chain.push(from);
+            at = from;
+        }
+        chain.reverse();
+        let mut steps: Vec<String> = chain.iter().map(|&i| self.section_label(i)).collect();
+        if let Some(last) = steps.last_mut() {
+            *last = name.clone();
+        }
+        Some(Why::Kept(steps))
+    }
+
+    /// A section named by its first function (else data) symbol, for chains.
+    fn section_label(&self, id: usize) -> String {
+        let in_sec = || self.symbols.iter().filter(move |s| s.section == id);
+        in_sec()
+            .min_by_key(|s| (s.value, !s.global))
+            .map(|s| s.name.clone())
+            .unwrap_or_else(|| self.sections[id].name.clone())
+    }
+
+    /// `object:section` of section `id`, as chains and reports print it.
+    pub fn section_place(&self, id: usize) -> String {
+        let s = &self.sections[id];
+        match s.object.and_then(|o| self.objects.get(o)) {
+            Some(o) => format!("{}:{}", o.name, s.name),
+            None => s.name.clone(),
+        }
+    }
 }
 
 /// Gives every undefined-symbol error that has none the sites referencing its symbol (in its
@@ -156,17 +251,29 @@ pub fn collect(
     layout: Option<&Layout>,
     image: Option<&Image>,
     errors: &[LinkError],
+    gc: &GcState,
 ) -> LinkFacts {
     let sep = info.separate_rodata;
     let all = layout.map(|l| &l.sections[..]).unwrap_or(&res.sections.all);
+    let removed = |id: usize| gc.swept.as_ref().is_some_and(|s| s.sections.contains(&id));
     let sections: Vec<SectionFacts> = all
         .iter()
-        .map(|s| SectionFacts {
-            name: s.name.clone(),
-            object: s.obj(),
-            region: region_of(&s.name, sep),
-            size: s.size,
-            offset: layout.map(|_| s.addr),
+        .enumerate()
+        .map(|(id, s)| {
+            let via = gc.reach.as_ref().map(|r| r.via.get(id).copied().flatten());
+            SectionFacts {
+                name: s.name.clone(),
+                object: s.obj(),
+                region: region_of(&s.name, sep),
+                size: s.size,
+                offset: layout.map(|_| s.addr).filter(|_| !removed(id)),
+                reachable: s.obj().is_none() || !matches!(via, Some(None)),
+                reached_from: match via.flatten() {
+                    Some(Via::From(f)) => Some(f),
+                    _ => None,
+                },
+                removed: removed(id),
+            }
         })
         .collect();
     let by_name: HashMap<String, &PulledMember> = res
@@ -189,7 +296,7 @@ pub fn collect(
             records: 0,
         })
         .collect();
-    for s in &sections {
+    for s in sections.iter().filter(|s| !s.removed) {
         if let Some(o) = s.object {
             let o = &mut objects[o];
             match s.region {
@@ -203,7 +310,7 @@ pub fn collect(
         count_records(&sections, image, &mut objects);
     }
     LinkFacts {
-        symbols: symbols(res, &sections),
+        symbols: symbols(res, &sections, gc),
         objects,
         sections,
         resolutions: res
@@ -221,7 +328,18 @@ pub fn collect(
         undefined: undefined(errors),
         got_entries: layout.map(|l| l.got.len()),
         relocation_records: image.map(|i| i.relocs.len()),
+        gc_sections: gc.swept.is_some(),
+        module: None,
     }
+}
+
+/// What the reachability walk found and, with `--gc-sections`, what it dropped.
+#[derive(Debug, Clone, Default)]
+pub struct GcState {
+    /// The walk from `mpy_init` (none without a defined `mpy_init`).
+    pub reach: Option<Reach>,
+    /// What `--gc-sections` dropped (none when it is off).
+    pub swept: Option<Swept>,
 }
 
 /// ELF relocations that apply to object `oi`'s linked sections (the last relocation section
@@ -270,8 +388,13 @@ fn count_records(sections: &[SectionFacts], image: &Image, objects: &mut [Object
     }
 }
 
-fn symbols(res: &Resolution, sections: &[SectionFacts]) -> Vec<SymbolFacts> {
+fn symbols(res: &Resolution, sections: &[SectionFacts], gc: &GcState) -> Vec<SymbolFacts> {
     let mut out = Vec::new();
+    let swept: HashMap<(usize, usize), usize> = gc
+        .swept
+        .iter()
+        .flat_map(|s| s.symbols.iter().map(|&(o, si, sec)| ((o, si), sec)))
+        .collect();
     for (oi, file) in res.objects.files.iter().enumerate() {
         for (si, s) in file.symbols.iter().enumerate() {
             if s.shndx == Shndx::Undef
@@ -282,9 +405,12 @@ fn symbols(res: &Resolution, sections: &[SectionFacts]) -> Vec<SymbolFacts> {
             {
                 continue;
             }
-            let Some(Target::Defined { sec, value }) = res.objects.targets[oi].get(si).copied()
-            else {
-                continue;
+            let (sec, value) = match res.objects.targets[oi].get(si).copied() {
+                Some(Target::Defined { sec, value }) => (sec, value),
+                _ => match swept.get(&(oi, si)) {
+                    Some(&sec) => (sec, s.value),
+                    None => continue,
+                },
             };
             let Some(sf) = sections.get(sec) else {
                 continue;
@@ -298,6 +424,7 @@ fn symbols(res: &Resolution, sections: &[SectionFacts]) -> Vec<SymbolFacts> {
                 offset: sf.offset.map(|o| o + value),
                 size: s.size,
                 region: sf.region,
+                removed: sf.removed,
             });
         }
     }
@@ -341,6 +468,9 @@ mod tests {
             region: region_of(name, false),
             size,
             offset: Some(offset),
+            reachable: true,
+            reached_from: None,
+            removed: false,
         }
     }
 

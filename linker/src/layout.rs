@@ -59,14 +59,11 @@ pub fn collect_got_generic(got_types: &[u32], res: &Resolution) -> Result<GotPla
     let mut plan = GotPlan::default();
     let mut seen = HashMap::new();
     for &id in &res.sections.order {
-        let SecOrigin::Object { obj, shndx } = res.sections.all[id].origin else {
+        let Some((obj, relocs)) = res.relocs_of(id) else {
             continue;
         };
         let file = &res.objects.files[obj];
-        let Some(ri) = file.reloc_section_for(shndx) else {
-            continue;
-        };
-        for r in &file.sections[ri].relocs {
+        for r in relocs {
             let s = &file.symbols[r.sym as usize];
             if !(s.is_global() && got_types.contains(&r.rtype)) {
                 continue;
@@ -195,7 +192,7 @@ pub fn got_section_name(
 fn got_sort_key(sec_name: &str) -> u32 {
     let ext = sec_name.starts_with(".external") as u32;
     let text = sec_name.starts_with(".text") as u32;
-    let ro = (sec_name.starts_with(".rodata") || sec_name.starts_with(".data.rel.ro")) as u32;
+    let ro = (crate::model::is_rodata(sec_name) || sec_name.starts_with(".data.rel.ro")) as u32;
     let bss = sec_name.starts_with(".bss") as u32;
     ext + 2 * text + 3 * ro + 4 * bss
 }

@@ -1,13 +1,15 @@
 //! natmod-linker: links MicroPython native-module objects into `.mpy` files, byte for byte as
 //! MicroPython's `tools/mpy_ld.py` does, for every architecture it supports.
 //!
-//! The pipeline reads top to bottom: [`input`] (load) → [`resolve`] → [`layout`] →
-//! [`relocate`] → [`mpy`] (write). Per-architecture code lives in [`arch`].
+//! The pipeline reads top to bottom: [`input`] (load) → [`resolve`] → [`gc`] (the walk from
+//! `mpy_init`; with `--gc-sections`, the sweep) → [`layout`] → [`relocate`] → [`mpy`] (write).
+//! Per-architecture code lives in [`arch`].
 
 pub mod arch;
 pub mod dialect;
 pub mod error;
 pub mod facts;
+pub mod gc;
 pub mod hints;
 pub mod input;
 pub mod layout;
@@ -19,6 +21,7 @@ pub mod qstr;
 pub mod relocate;
 pub mod resolve;
 pub mod session;
+pub mod size_report;
 mod static_qstrs;
 
 pub use dialect::Dialect;
@@ -44,6 +47,8 @@ pub struct LinkConfig {
     pub source_name: String,
     /// RISC-V extension flags (0 = none).
     pub arch_flags: u64,
+    /// `--gc-sections`: drop the sections `mpy_init` does not reach.
+    pub gc_sections: bool,
 }
 
 /// A finished link.
@@ -65,6 +70,8 @@ pub struct LinkOutput {
     pub got_entries: usize,
     /// Offset of `mpy_init` in the text.
     pub entry: u64,
+    /// Bytes of the entry jump at the start of the text (with its padding).
+    pub entry_jump: u64,
     /// Archive members pulled in.
     pub pulled: Vec<resolve::PulledMember>,
     /// What went where, for editors.
@@ -95,12 +102,25 @@ pub fn link(
         facts: LinkFacts::default(),
     })?;
     let info = arch.info();
-    let (res, errors) = resolve::resolve(arch, objects, archives, externs);
+    let (mut res, mut errors) = resolve::resolve(arch, objects, archives, externs);
+    let mut gc_state = facts::GcState {
+        reach: gc::reach(&res),
+        swept: None,
+    };
+    if let (true, Some(reach)) = (config.gc_sections, &gc_state.reach) {
+        // Undefined references made only by dropped sections are not errors, as with ld.
+        errors.retain(|e| !gc::only_in_dropped(&res, reach, e));
+        gc_state.swept = Some(gc::sweep(&mut res, reach));
+    }
+    let res = res;
+    // A warning, not an error: the bytes stay mpy_ld.py's (the golden corpus holds such links),
+    // and whether the out-of-table read ever runs is not known at link time.
+    let qstr_warning = qstr::check_table_use(&res, &config.qstrs).map(|e| e.to_string());
     let mut log = res.log.clone();
     let fail = |mut errors: Vec<LinkError>, log: &Vec<String>, lay: Option<&layout::Layout>| {
         facts::complete_undefined_sites(&res, &mut errors);
         LinkFailure {
-            facts: facts::collect(info, &res, lay, None, &errors),
+            facts: facts::collect(info, &res, lay, None, &errors, &gc_state),
             errors,
             log: log.clone(),
         }
@@ -136,17 +156,30 @@ pub fn link(
     }
     log.push(format!("bss size:     {}", image.bss_size));
     log.push(format!("GOT entries:  {}", lay.got.len()));
+    let mut facts = facts::collect(info, &res, Some(&lay), Some(&image), &[], &gc_state);
+    facts.module = Some(facts::ModuleSizes {
+        mpy: mpy.len() as u64,
+        text: image.text.len() as u64,
+        rodata: image.rodata.len() as u64,
+        bss: image.bss_size,
+    });
     Ok(LinkOutput {
         mpy,
         log,
-        warnings: externs.map(|e| e.warnings.clone()).unwrap_or_default(),
+        warnings: externs
+            .map(|e| e.warnings.clone())
+            .unwrap_or_default()
+            .into_iter()
+            .chain(qstr_warning)
+            .collect(),
         text_size: image.text.len() as u64,
         rodata_size: image.rodata.len() as u64,
         bss_size: image.bss_size,
         got_entries: lay.got.len(),
         entry: lay.entry,
+        entry_jump: lay.trampoline.len() as u64,
         pulled: res.pulled.clone(),
-        facts: facts::collect(info, &res, Some(&lay), Some(&image), &[]),
+        facts,
     })
 }
 

@@ -105,9 +105,16 @@ impl LinkSection {
     }
 }
 
+/// Whether a section called `name` is read-only data: `.rodata*`, or RISC-V's small read-only
+/// data `.srodata*` (constants gcc puts there, e.g. `.srodata.cst8`), which is linked the same
+/// way (mpy_ld.py leaves it out, MicroPython issue 19364).
+pub fn is_rodata(name: &str) -> bool {
+    name.starts_with(".rodata") || name.starts_with(".srodata")
+}
+
 /// The region of a section called `name`.
 pub fn region_of(name: &str, separate_rodata: bool) -> Region {
-    if separate_rodata && (name.starts_with(".rodata") || name.starts_with(".data.rel.ro")) {
+    if separate_rodata && (is_rodata(name) || name.starts_with(".data.rel.ro")) {
         Region::Rodata
     } else if name.starts_with(".bss") {
         Region::Bss

@@ -101,6 +101,71 @@ pub fn read_config_h(text: &[u8]) -> Vec<String> {
     out
 }
 
+/// Checks that the module's qstr table covers what the linked code indexes.
+///
+/// Code reads module qstrs as `mp_native_qstr_table[N]` (N from 1, entry 0 is the source
+/// name), with N fixed at compile time by config.h. Linked with no module qstrs (no `--qstrs`,
+/// or a file that defines none), every such read is past the table's one entry (mpy_ld.py
+/// writes the module in silence and it reads garbage at import). The caller reports this as
+/// a warning, so the bytes stay mpy_ld.py's. Where N is visible to the linker (an Xtensa literal `mp_native_qstr_table+2N`),
+/// an N beyond the config.h's count is reported the same way. Elsewhere N is an instruction
+/// displacement the linker does not decode, so a config.h with too few qstrs is not seen.
+pub fn check_table_use(
+    res: &crate::resolve::Resolution,
+    qstrs: &[String],
+) -> Option<crate::LinkError> {
+    use crate::error::{ErrorKind, LinkError, Site};
+    use crate::model::Target;
+    let mut worst: Option<(i64, Site)> = None;
+    for &id in res.sections.order.iter().chain(&res.sections.literals) {
+        let Some((obj, relocs)) = res.relocs_of(id) else {
+            continue;
+        };
+        let file = &res.objects.files[obj];
+        for r in relocs {
+            if res.objects.targets[obj].get(r.sym as usize) != Some(&Target::QstrTable) {
+                continue;
+            }
+            let is_literal = res.sections.all[id].name.starts_with(".literal");
+            let index = if is_literal { r.addend / 2 } else { 0 };
+            if worst.as_ref().is_none_or(|(w, _)| index > *w) {
+                let site = Site {
+                    object: file.name.clone(),
+                    section: res.sections.all[id].name.clone(),
+                    offset: r.offset,
+                };
+                worst = Some((index, site));
+            }
+        }
+    }
+    let (index, site) = worst?;
+    let have = qstrs.len() as i64;
+    let message = if have == 0 {
+        format!(
+            "{}: reads mp_native_qstr_table, but the module has no qstr table entries",
+            site.object
+        )
+    } else if index > have {
+        format!(
+            "{}: reads qstr {index} of mp_native_qstr_table, but the --qstrs file defines only {have}",
+            site.object
+        )
+    } else {
+        return None;
+    };
+    Some(
+        LinkError::new(ErrorKind::Unsupported, message)
+            .detail(
+                "the module would read past its qstr table at import; link with --qstrs and \
+                 the config.h the objects were compiled with (dynruntime.mk passes \
+                 --qstrs $(CONFIG_H))",
+            )
+            .symbol("mp_native_qstr_table")
+            .object(site.object.clone())
+            .site(site),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -180,7 +180,7 @@ impl RelocCx<'_> {
     pub fn fixed_target(&self, site: &RelocSite) -> Result<u64> {
         let (sec, addr) = self.defined(site)?;
         let name = &self.layout.sections[sec].name;
-        if self.arch.info().separate_rodata && name.starts_with(".rodata") {
+        if self.arch.info().separate_rodata && crate::model::is_rodata(name) {
             return Err(self.error_at(
                 site,
                 ErrorKind::FixedRodata,
@@ -322,7 +322,7 @@ fn symbol_display(s: &InputSymbol, res: &Resolution, site: &RelocSite) -> String
 pub fn dest_of_section(name: &str) -> Option<RelocDest> {
     if name.starts_with(".text") || name.starts_with(".internal") {
         Some(RelocDest::Text)
-    } else if name.starts_with(".rodata") || name.starts_with(".data.rel.ro") {
+    } else if crate::model::is_rodata(name) || name.starts_with(".data.rel.ro") {
         Some(RelocDest::Rodata)
     } else if name.starts_with(".bss") {
         Some(RelocDest::Bss)

@@ -112,8 +112,33 @@ pub struct Resolution {
     pub log: Vec<String>,
 }
 
-/// Section-name prefixes that are linked.
-const LINKED_PREFIXES: &[&str] = &[".literal", ".text", ".rodata", ".data.rel.ro", ".bss"];
+impl Resolution {
+    /// The object of loaded section `id` and the ELF relocations that apply to it (the last
+    /// relocation section after it, as the link uses); `None` for the linker's own sections
+    /// and for sections without relocations.
+    pub fn relocs_of(&self, id: SecId) -> Option<(ObjId, &[crate::input::elf::Reloc])> {
+        let SecOrigin::Object { obj, shndx } = self.sections.all[id].origin else {
+            return None;
+        };
+        let file = &self.objects.files[obj];
+        let ri = file.reloc_section_for(shndx)?;
+        Some((obj, &file.sections[ri].relocs))
+    }
+}
+
+/// Section-name prefixes that are linked (`.srodata`: see [`crate::model::is_rodata`]).
+const LINKED_PREFIXES: &[&str] = &[
+    ".literal",
+    ".text",
+    ".rodata",
+    ".srodata",
+    ".data.rel.ro",
+    ".bss",
+];
+
+/// RISC-V small-data sections: writable data gcc places apart for `gp`-relative or absolute
+/// access (with `-fno-pic`, or a `-msmall-data-limit` above 0), which no natmod can use.
+const SMALL_DATA_PREFIXES: &[&str] = &[".sbss", ".sdata"];
 
 /// Loads one object: checks its machine, picks the sections mpy_ld.py links, refuses `.data`,
 /// and records definitions and undefined references. Errors go to `errors`; the object is
@@ -208,6 +233,43 @@ fn load_object(
             } else {
                 res.sections.order.push(id);
             }
+        } else if SMALL_DATA_PREFIXES.iter().any(|p| s.name.starts_with(p)) {
+            let named: Vec<String> = obj
+                .symbols
+                .iter()
+                .filter(|y| y.shndx == Shndx::Index(idx as u32))
+                .inspect(|y| {
+                    refused_names.insert(y.name.clone());
+                })
+                .filter(|y| !y.name.is_empty() && y.stype != crate::input::elf::SymType::Section)
+                .map(|y| format!("{}, {} bytes", y.name, y.size))
+                .collect();
+            let mut e = LinkError::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "{}: {} non-empty: RISC-V small-data sections are not supported",
+                    obj.name, s.name
+                ),
+            )
+            .object(obj.name.clone())
+            .at(s.name.clone(), 0);
+            let symbols = if named.is_empty() {
+                String::new()
+            } else {
+                format!("symbol: {}; ", named.join("; symbol: "))
+            };
+            e = e.detail(format!(
+                "{symbols}gcc puts small globals there for non-PIC code; compile with -fpic \
+                 (as dynruntime.mk does) or -msmall-data-limit=0"
+            ));
+            if let Some(first) = obj.symbols.iter().find(|y| {
+                y.shndx == Shndx::Index(idx as u32)
+                    && !y.name.is_empty()
+                    && y.stype != crate::input::elf::SymType::Section
+            }) {
+                e = e.symbol(first.name.clone());
+            }
+            errors.push(e);
         } else if s.name.starts_with(".data") {
             let in_section: Vec<&crate::input::elf::InputSymbol> = obj
                 .symbols

@@ -53,6 +53,8 @@ pub struct SessionConfig {
     pub source_name: String,
     /// `--arch-flags` value (RISC-V; 0 = none).
     pub arch_flags: u64,
+    /// `--gc-sections`.
+    pub gc_sections: bool,
 }
 
 impl SessionConfig {
@@ -69,6 +71,7 @@ impl SessionConfig {
             source_name: default_source_name(&output, Dialect::Newest),
             output,
             arch_flags: 0,
+            gc_sections: false,
         }
     }
 }
@@ -215,6 +218,7 @@ impl Session {
             },
             source_name: config.source_name.clone(),
             arch_flags: config.arch_flags,
+            gc_sections: config.gc_sections,
         };
         Session {
             config,

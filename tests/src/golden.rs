@@ -255,6 +255,7 @@ fn entry_address(e: &Entry) -> Result<u64, String> {
         qstrs: vec![],
         source_name: "x".into(),
         arch_flags: 0,
+        gc_sections: false,
     };
     let out =
         natmod_linker::link(&config, objects, &[], None).map_err(|f| format!("{:?}", f.errors))?;

@@ -47,6 +47,7 @@ fn config(arch: &str, dialect: Dialect) -> LinkConfig {
         qstrs: vec![],
         source_name: "fuzz.mpy".into(),
         arch_flags: 0,
+        gc_sections: false,
     }
 }
 

@@ -105,6 +105,7 @@ fn fresh(cfg: &SessionConfig, objects: &[(String, Vec<u8>)]) -> Result<LinkOutpu
         qstrs,
         source_name: cfg.source_name.clone(),
         arch_flags: cfg.arch_flags,
+        gc_sections: cfg.gc_sections,
     };
     natmod_linker::link(&config, parsed, &archives, externs.as_ref())
 }

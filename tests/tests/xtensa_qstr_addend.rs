@@ -43,6 +43,7 @@ fn check(arch: &str) {
         qstrs: natmod_linker::qstr::read_config_h(&config_h),
         source_name: "xtensa_qstr_addend.mpy".into(),
         arch_flags: 0,
+        gc_sections: false,
     };
     let out = natmod_linker::link(&config, objects, &[], None)
         .unwrap_or_else(|f| panic!("link failed: {:?}", f.errors));

@@ -332,12 +332,29 @@ impl Arch for RiscvFamily {
                 let buf = cx.bytes(site, 4)?;
                 patch_u32(buf, at, |i| set_u_imm(i, upper));
             }
-            elf::R_RISCV_PCREL_LO12_I
-            | elf::R_RISCV_LO12_I
-            | elf::R_RISCV_PCREL_LO12_S
-            | elf::R_RISCV_LO12_S => {
+            elf::R_RISCV_LO12_I | elf::R_RISCV_LO12_S => {
+                // Absolute addressing (lui + addi/load/store of the symbol itself): what gcc
+                // emits without -fpic. The loader relocates whole words only, so such code
+                // cannot be moved to where the module is loaded.
+                let sym = cx.symbol(site).name.clone();
+                return Err(cx
+                    .error_at(
+                        site,
+                        ErrorKind::Unsupported,
+                        format!(
+                            "{}: non-PIC code: absolute address of {sym} (R_RISCV_HI20/LO12 pair)",
+                            cx.object_name(site)
+                        ),
+                    )
+                    .symbol(sym)
+                    .detail(
+                        "the MicroPython loader relocates only whole words, so natmod code must \
+                         be position-independent: compile with -fpic (as dynruntime.mk does)",
+                    ));
+            }
+            elf::R_RISCV_PCREL_LO12_I | elf::R_RISCV_PCREL_LO12_S => {
                 let (_, lower) = split_hi_lo(self.hi20_partner(cx, site)?);
-                let s_type = matches!(r.rtype, elf::R_RISCV_PCREL_LO12_S | elf::R_RISCV_LO12_S);
+                let s_type = r.rtype == elf::R_RISCV_PCREL_LO12_S;
                 let buf = cx.bytes(site, 4)?;
                 let insn = read_u32(buf, at);
                 let insn = if s_type {

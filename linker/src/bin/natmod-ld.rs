@@ -1,6 +1,7 @@
 //! `natmod-ld`: a drop-in for MicroPython's `tools/mpy_ld.py`, with the same command line.
 
 use clap::{ArgAction, Parser, ValueEnum};
+use natmod_linker::gc as report;
 use natmod_linker::{
     arch, load_objects, output, qstr, Archive, Dialect, ErrorKind, Externs, LinkConfig, LinkError,
 };
@@ -9,6 +10,13 @@ use std::process::ExitCode;
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
 enum ErrorFormat {
+    Text,
+    Json,
+}
+
+/// `--size-report` formats.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum ReportFormat {
     Text,
     Json,
 }
@@ -53,6 +61,26 @@ struct Args {
     /// On undefined symbols, say which toolchain runtime archive (libgcc, libm) provides them.
     #[arg(long = "hint-libs")]
     hint_libs: bool,
+    /// Keep only the sections mpy_init reaches through relocations (build with
+    /// -ffunction-sections -fdata-sections to make that fine-grained).
+    #[arg(long = "gc-sections", overrides_with = "gc_sections")]
+    gc_sections: bool,
+    /// With --gc-sections, list the dropped sections on stderr.
+    #[arg(long = "print-gc-sections", overrides_with = "print_gc_sections")]
+    print_gc_sections: bool,
+    /// Print the relocation chain from mpy_init that keeps SYMBOL (repeatable).
+    #[arg(long = "why", value_name = "SYMBOL")]
+    why: Vec<String>,
+    /// Print the module's size per object, section, symbol and archive member.
+    #[arg(long = "size-report", value_enum, value_name = "FORMAT")]
+    size_report: Option<ReportFormat>,
+    /// Write the --size-report to FILE instead of stdout.
+    #[arg(
+        long = "size-report-file",
+        value_name = "FILE",
+        requires = "size_report"
+    )]
+    size_report_file: Option<PathBuf>,
     /// Input files.
     #[arg(required = true)]
     files: Vec<PathBuf>,
@@ -214,6 +242,7 @@ fn run(args: &Args) -> Result<(), (Vec<LinkError>, Vec<String>)> {
         qstrs,
         source_name,
         arch_flags,
+        gc_sections: args.gc_sections,
     };
     let linked =
         natmod_linker::link(&config, objects, &archives, externs.as_ref()).map_err(|f| {
@@ -228,6 +257,31 @@ fn run(args: &Args) -> Result<(), (Vec<LinkError>, Vec<String>)> {
         })?;
     for line in &linked.log {
         println!("{line}");
+    }
+    // (The externs warnings were printed when the file was read.)
+    let shown_already = externs.as_ref().map_or(0, |e| e.warnings.len());
+    for w in linked.warnings.iter().skip(shown_already) {
+        eprintln!("natmod-ld: warning: {w}");
+    }
+    if args.print_gc_sections {
+        for line in report::removed_lines(&linked.facts) {
+            eprintln!("natmod-ld: {line}");
+        }
+    }
+    for symbol in &args.why {
+        println!("{}", report::why_line(&linked.facts, symbol));
+    }
+    if let Some(format) = args.size_report {
+        let r = natmod_linker::size_report::size_report(&linked);
+        let text = match format {
+            ReportFormat::Text => natmod_linker::size_report::render_text(&r, 20),
+            ReportFormat::Json => serde_json::to_string(&r).unwrap_or_default() + "\n",
+        };
+        match &args.size_report_file {
+            Some(p) => output::write_atomic(p, text.as_bytes())
+                .map_err(|e| one(LinkError::io(&shown(p), &e)))?,
+            None => print!("{text}"),
+        }
     }
     output::write_atomic(&out, &linked.mpy).map_err(|e| one(LinkError::io(&shown(&out), &e)))
 }

@@ -53,6 +53,7 @@ fn session_config(p: &Project, dialect: Dialect) -> SessionConfig {
         .map(|e| p.abs(e).to_string_lossy().into_owned());
     c.source_name = default_source_name(std::path::Path::new(&p.native_mpy()), dialect);
     c.arch_flags = p.arch_flags;
+    c.gc_sections = p.gc_sections;
     c
 }
 

@@ -8,7 +8,7 @@ use super::reachability::{self, Verdict};
 use super::{words, Ctx};
 use crate::cindex::{Definition, FileIndex};
 use crate::mpydir::{ApiKind, DeclKind};
-use natmod_linker::facts::SymbolFacts;
+use natmod_linker::facts::{LinkFacts, SymbolFacts, Why};
 use std::fmt::Write;
 use std::path::Path;
 use tower_lsp_server::ls_types::{Hover, HoverContents, MarkupContent, MarkupKind, Position};
@@ -186,6 +186,63 @@ fn region_words(region: natmod_linker::model::Region, section: &str) -> &'static
     }
 }
 
+/// Why a linked symbol is in the module: `kept: mpy_init → … → name`, or that nothing
+/// reaches it (linked anyway without `--gc-sections`).
+fn reach_text(f: &LinkFacts, sym: &SymbolFacts) -> String {
+    match f.why_of(sym) {
+        Some(Why::Kept(chain)) if chain.len() > 1 => {
+            format!("\n\nkept: {}", chain.join(" → "))
+        }
+        Some(Why::Unreachable { removed: false }) => "\n\nunreachable from `mpy_init`: \
+             linked anyway; `MPY_LD_FLAGS += --gc-sections` (with `-ffunction-sections`) drops it"
+            .to_string(),
+        _ => String::new(),
+    }
+}
+
+/// The module's size and its largest symbols, for the hover on `mpy_init`.
+fn module_summary(f: &LinkFacts) -> String {
+    let mut s = String::new();
+    if let Some(m) = f.module {
+        let _ = write!(
+            s,
+            "\n\nmodule: {} bytes (text {}, rodata {}; bss {} bytes of RAM)",
+            m.mpy, m.text, m.rodata, m.bss
+        );
+    }
+    let mut syms: Vec<&SymbolFacts> = f
+        .symbols
+        .iter()
+        .filter(|x| !x.removed && x.size > 0)
+        .collect();
+    syms.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.name.cmp(&b.name)));
+    if !syms.is_empty() {
+        s.push_str("\n\nlargest symbols:\n");
+        for x in syms.iter().take(TOP_SYMBOLS) {
+            let _ = writeln!(
+                s,
+                "- `{}`: {} bytes ({})",
+                x.name,
+                x.size,
+                f.section_place(x.section)
+            );
+        }
+    }
+    let removed: Vec<_> = f.sections.iter().filter(|x| x.removed).collect();
+    if !removed.is_empty() {
+        let bytes: u64 = removed.iter().map(|x| x.size).sum();
+        let _ = write!(
+            s,
+            "\n--gc-sections removed {} sections ({bytes} bytes)",
+            removed.len()
+        );
+    }
+    s
+}
+
+/// How many symbols the `mpy_init` hover lists.
+const TOP_SYMBOLS: usize = 5;
+
 fn project_symbol(ctx: &Ctx, path: &Path, ix: &FileIndex, name: &str) -> String {
     let Some(def) = ix.definition(name) else {
         return String::new();
@@ -206,6 +263,14 @@ fn project_symbol(ctx: &Ctx, path: &Path, ix: &FileIndex, name: &str) -> String 
     let snap = ctx.snap.as_deref();
     let sym: Option<&SymbolFacts> = snap.and_then(|sn| sn.symbol(path, name));
     match (snap, sym) {
+        (Some(sn), Some(sym)) if sym.removed => {
+            let _ = write!(
+                s,
+                "removed: unreachable from `mpy_init`, so `--gc-sections` left its {} bytes \
+                 out of {}.mpy",
+                sym.size, sn.project.module
+            );
+        }
         (Some(sn), Some(sym)) => {
             let facts = sn.facts.as_deref();
             let section = facts
@@ -224,6 +289,12 @@ fn project_symbol(ctx: &Ctx, path: &Path, ix: &FileIndex, name: &str) -> String 
             }
             if !sn.linked {
                 s.push_str(" (from the last link, which failed)");
+            }
+            if let Some(f) = facts {
+                s.push_str(&reach_text(f, sym));
+                if name == "mpy_init" {
+                    s.push_str(&module_summary(f));
+                }
             }
         }
         (Some(sn), None) if sn.facts.is_some() => {

@@ -29,11 +29,15 @@ pub fn size_text(ctx: &Ctx, sym: &SymbolFacts) -> String {
         .and_then(|f| f.sections.get(sym.section))
         .map(|s| s.name.as_str())
         .unwrap_or("?");
+    if sym.removed {
+        return format!("removed by --gc-sections ({} bytes, {section})", sym.size);
+    }
     format!("{} bytes ({section})", sym.size)
 }
 
 /// A lens per function defined in the context's file, titled with its size in the `.mpy`
-/// (`N bytes (.text) in the .mpy`); none before the first link.
+/// (`N bytes (.text) in the .mpy`, or `removed: unreachable` when `--gc-sections` dropped
+/// it); none before the first link.
 pub fn code_lenses(ctx: &Ctx) -> Vec<CodeLens> {
     let Some(snap) = &ctx.snap else {
         return Vec::new();
@@ -46,6 +50,9 @@ pub fn code_lenses(ctx: &Ctx) -> Vec<CodeLens> {
         .iter()
         .map(|f| {
             let title = match snap.symbol(&ctx.path, &f.name) {
+                Some(sym) if sym.removed => {
+                    format!("removed: unreachable ({} bytes saved)", sym.size)
+                }
                 Some(sym) => format!("{} in the .mpy", size_text(ctx, sym)),
                 None => "not in the last link".to_string(),
             };

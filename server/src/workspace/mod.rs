@@ -46,6 +46,8 @@ pub struct Project {
     pub externs: Option<String>,
     /// `--arch-flags` / `ARCH_FLAGS`.
     pub arch_flags: u64,
+    /// `--gc-sections` in `MPY_LD_FLAGS` (or `MPY_LD`).
+    pub gc_sections: bool,
     /// `MPY_CROSS`, split into words (the `.py` compiler).
     pub mpy_cross: Vec<String>,
     /// `MPY_CROSS_FLAGS`, split into words (`-march=$(ARCH)`...).
@@ -173,6 +175,7 @@ impl Project {
             libs: Vec::new(),
             externs: None,
             arch_flags: 0,
+            gc_sections: false,
             mpy_cross: Vec::new(),
             mpy_cross_flags: Vec::new(),
             mpy_tool: Vec::new(),
@@ -397,6 +400,7 @@ fn project_from_vars(
     let mut libs = Vec::new();
     let mut externs = None;
     let mut arch_flags = parse_int(&get("ARCH_FLAGS"));
+    let mut gc_sections = false;
     for flags in [&ld[ld.len().min(1)..], &ld_flags[..]] {
         let mut it = flags.iter();
         while let Some(f) = it.next() {
@@ -404,6 +408,7 @@ fn project_from_vars(
                 "-l" | "--libs" => libs.extend(it.next().cloned()),
                 "-e" | "--externs" => externs = it.next().cloned().or(externs),
                 "--arch-flags" => arch_flags = it.next().map(|s| parse_int(s)).unwrap_or(0),
+                "--gc-sections" => gc_sections = true,
                 _ => {
                     if let Some(l) = f.strip_prefix("--libs=").or_else(|| f.strip_prefix("-l")) {
                         libs.push(l.to_string());
@@ -447,6 +452,7 @@ fn project_from_vars(
         libs,
         externs,
         arch_flags,
+        gc_sections,
         mpy_cross,
         mpy_cross_flags,
         mpy_tool,
@@ -500,6 +506,10 @@ mod tests {
         assert_eq!(p.object_for("b.S"), "build/b.o");
         assert_eq!(p.python_sources().collect::<Vec<_>>(), vec!["c.py"]);
         assert_eq!(p.python_mpy_for("c.py"), "build/c.mpy");
+        assert!(!p.gc_sections);
+        vars.insert("MPY_LD_FLAGS".into(), "-l/y/libm.a --gc-sections".into());
+        let p = project_from_vars(&dir, &dir.join("Makefile"), &vars, &|_| 0).unwrap();
+        assert!(p.gc_sections);
         std::fs::remove_dir_all(&mpy).unwrap();
     }
 }
