@@ -4,8 +4,10 @@
 
 pub mod discover;
 pub mod makefile;
+pub mod plan;
 pub mod shell_words;
 pub mod toolchain;
+pub mod trace;
 
 use crate::config::Config;
 use crate::process::{self, find_program, RunError};
@@ -52,6 +54,11 @@ pub struct Project {
     pub mpy_cross_flags: Vec<String>,
     /// `MPY_TOOL`, split into words (`python3 $(MPY_DIR)/tools/mpy-tool.py`).
     pub mpy_tool: Vec<String>,
+    /// The makefiles make read (`MAKEFILE_LIST`), absolute: a change to one re-evaluates.
+    pub makefiles: Vec<PathBuf>,
+    /// What make would run (from its dry run); the methods below fall back to
+    /// dynruntime.mk's names where it has nothing.
+    pub plan: plan::Plan,
 }
 
 impl Project {
@@ -105,8 +112,16 @@ impl Project {
             .filter(|s| s.ends_with(".py"))
     }
 
+    /// make's compile of `src`, if its dry run had one.
+    fn compile_step(&self, src: &str) -> Option<&plan::CompileStep> {
+        self.plan.compiles.iter().find(|c| c.source == src)
+    }
+
     /// The object make builds from `src`: `$(BUILD)/x.o`.
     pub fn object_for(&self, src: &str) -> String {
+        if let Some(c) = self.compile_step(src) {
+            return c.object.clone();
+        }
         let stem = src
             .strip_suffix(".c")
             .or_else(|| src.strip_suffix(".S"))
@@ -116,14 +131,28 @@ impl Project {
 
     /// The compile command make runs for `src` (without diagnostics flags).
     pub fn compile_args(&self, src: &str) -> Vec<String> {
+        if let Some(c) = self.compile_step(src) {
+            return c.argv.clone();
+        }
         let mut v = vec![self.cc.clone()];
         v.extend(self.cflags.iter().cloned());
         v.extend(["-o".into(), self.object_for(src), "-c".into(), src.into()]);
         v
     }
 
+    /// The objects the link reads, in make's order.
+    pub fn link_inputs(&self) -> Vec<String> {
+        match &self.plan.link {
+            Some(l) if !l.inputs.is_empty() => l.inputs.clone(),
+            _ => self.compiled_sources().map(|s| self.object_for(s)).collect(),
+        }
+    }
+
     /// The `.mpy` make compiles `src` (a `.py`) to: `$(BUILD)/x.mpy`.
     pub fn python_mpy_for(&self, src: &str) -> String {
+        if let Some(s) = self.plan.pythons.iter().find(|s| s.source == src) {
+            return s.output.clone();
+        }
         format!(
             "{}/{}.mpy",
             self.build,
@@ -131,14 +160,21 @@ impl Project {
         )
     }
 
-    /// `$(BUILD)/$(MOD).native.mpy`, as make names it.
+    /// The link's output as make names it: `$(BUILD)/$(MOD).native.mpy` (v1.23),
+    /// `$(BUILD)/$(MOD).mpy` (the newest tree).
     pub fn native_mpy(&self) -> String {
-        format!("{}/{}.native.mpy", self.build, self.module)
+        match &self.plan.link {
+            Some(l) => l.output.clone(),
+            None => format!("{}/{}.native.mpy", self.build, self.module),
+        }
     }
 
-    /// `$(MOD).mpy`, absolute.
+    /// `$(MOD).mpy` (the merge's output), absolute.
     pub fn output_mpy(&self) -> PathBuf {
-        self.dir.join(format!("{}.mpy", self.module))
+        match &self.plan.merge {
+            Some(m) => self.dir.join(&m.output),
+            None => self.dir.join(format!("{}.mpy", self.module)),
+        }
     }
 }
 
@@ -165,6 +201,8 @@ impl Project {
             mpy_cross: Vec::new(),
             mpy_cross_flags: Vec::new(),
             mpy_tool: Vec::new(),
+            makefiles: Vec::new(),
+            plan: plan::Plan::default(),
         }
     }
 }
@@ -265,7 +303,8 @@ pub fn load(
                 .collect())
         }
     };
-    let project = project_from_vars(&dir, makefile, &evaluation.vars, &line_of)?;
+    let mut project = project_from_vars(&dir, makefile, &evaluation.vars, &line_of)?;
+    apply_plan(&mut project, evaluation.plan, &evaluation.vars);
     let mut warnings = Vec::new();
     if evaluation.cut {
         warnings.push(SetupProblem {
@@ -438,7 +477,33 @@ fn project_from_vars(
         mpy_cross,
         mpy_cross_flags,
         mpy_tool,
+        makefiles: Vec::new(),
+        plan: plan::Plan::default(),
     })
+}
+
+/// Takes what make's dry run says over what the variables suggest: the directory make ran in,
+/// the sources after vpath, the link's own `-l`, `--externs`, `--arch-flags` and `--arch`.
+fn apply_plan(p: &mut Project, plan: plan::Plan, vars: &BTreeMap<String, String>) {
+    if let Some(curdir) = vars.get("CURDIR").filter(|c| !c.is_empty()) {
+        p.dir = PathBuf::from(curdir);
+    }
+    p.makefiles = vars
+        .get("MAKEFILE_LIST")
+        .map(|l| l.split_whitespace().map(|m| p.dir.join(m)).collect())
+        .unwrap_or_default();
+    if let Some(inputs) = &plan.config_inputs {
+        p.sources = inputs.clone();
+    }
+    if let Some(l) = &plan.link {
+        p.libs = l.libs.clone();
+        p.externs = l.externs.clone();
+        p.arch_flags = l.arch_flags.as_deref().map(parse_int).unwrap_or(0);
+        if let Some(a) = &l.arch {
+            p.arch = a.clone();
+        }
+    }
+    p.plan = plan;
 }
 
 /// Parses `0x..` or decimal; 0 when empty or malformed.
