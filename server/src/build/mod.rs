@@ -10,6 +10,7 @@ pub mod compile;
 pub mod deps;
 pub mod gcc_diag;
 pub mod link;
+pub mod lookalike;
 pub mod make_steps;
 pub mod place;
 pub mod python;
@@ -136,7 +137,10 @@ impl ProjectBuild {
         let Some(p) = &self.project else {
             return false;
         };
-        p.makefiles.iter().map(|m| mtime(m)).ne(self.makefile_stamps.iter().copied())
+        p.makefiles
+            .iter()
+            .map(|m| mtime(m))
+            .ne(self.makefile_stamps.iter().copied())
             || p.plan.compiles.iter().any(|c| !p.abs(&c.source).exists())
     }
 
@@ -202,6 +206,7 @@ impl ProjectBuild {
                 w.message.clone(),
             ));
         }
+        report.diags.extend(lookalike::check(&p, &makefile_text));
         if !scope_allows(&scope, &p, &makefile_text, &mut report) {
             report.elapsed = start.elapsed();
             return Ok(report);

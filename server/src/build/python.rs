@@ -108,31 +108,33 @@ fn mpy_cross_diag(p: &Project, src: &str, out: &RunOutput) -> Diag {
 /// made from MPY_CROSS and MPY_CROSS_FLAGS writing beside the link's output.
 fn python_steps(p: &Project, cross: &[String]) -> Vec<(PythonStep, bool)> {
     p.python_sources()
-        .map(|src| match p.plan.pythons.iter().find(|s| s.source == src) {
-            Some(s) => {
-                let mut s = s.clone();
-                if s.argv.starts_with(&p.mpy_cross) && p.mpy_cross != cross {
-                    s.argv.splice(..p.mpy_cross.len(), cross.iter().cloned());
+        .map(
+            |src| match p.plan.pythons.iter().find(|s| s.source == src) {
+                Some(s) => {
+                    let mut s = s.clone();
+                    if s.argv.starts_with(&p.mpy_cross) && p.mpy_cross != cross {
+                        s.argv.splice(..p.mpy_cross.len(), cross.iter().cloned());
+                    }
+                    (s, false)
                 }
-                (s, false)
-            }
-            None => {
-                let mut output = p.python_mpy_for(src);
-                let dropped = output == p.native_mpy();
-                if dropped {
-                    output = format!("{}.py.mpy", output.trim_end_matches(".mpy"));
+                None => {
+                    let mut output = p.python_mpy_for(src);
+                    let dropped = output == p.native_mpy();
+                    if dropped {
+                        output = format!("{}.py.mpy", output.trim_end_matches(".mpy"));
+                    }
+                    let mut argv = cross.to_vec();
+                    argv.extend(p.mpy_cross_flags.iter().cloned());
+                    argv.extend(["-o".into(), output.clone(), src.into()]);
+                    let step = PythonStep {
+                        source: src.into(),
+                        output,
+                        argv,
+                    };
+                    (step, dropped)
                 }
-                let mut argv = cross.to_vec();
-                argv.extend(p.mpy_cross_flags.iter().cloned());
-                argv.extend(["-o".into(), output.clone(), src.into()]);
-                let step = PythonStep {
-                    source: src.into(),
-                    output,
-                    argv,
-                };
-                (step, dropped)
-            }
-        })
+            },
+        )
         .collect()
 }
 
@@ -203,7 +205,8 @@ pub fn compile_and_merge(
     let steps = python_steps(p, &cross);
     for (step, synthesized) in &steps {
         if *synthesized {
-            m.diags.push(dropped_by_make_warning(p, makefile_text, step));
+            m.diags
+                .push(dropped_by_make_warning(p, makefile_text, step));
         }
     }
     let mut inputs = vec![p.native_mpy()];

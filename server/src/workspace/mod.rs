@@ -144,7 +144,10 @@ impl Project {
     pub fn link_inputs(&self) -> Vec<String> {
         match &self.plan.link {
             Some(l) if !l.inputs.is_empty() => l.inputs.clone(),
-            _ => self.compiled_sources().map(|s| self.object_for(s)).collect(),
+            _ => self
+                .compiled_sources()
+                .map(|s| self.object_for(s))
+                .collect(),
         }
     }
 
