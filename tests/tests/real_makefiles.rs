@@ -77,7 +77,18 @@ fn copy(m: &Module, tree: &str, arch: &str, how: &str) -> PathBuf {
         .join("real_makefiles")
         .join(format!("{name}-{tree}-{arch}-{how}"));
     let _ = std::fs::remove_dir_all(&root);
-    copy_module(m.rel, &root);
+    if m.project.is_empty() {
+        copy_module(m.rel, &root);
+        return root;
+    }
+    // A project below shared makefiles: the project, then the files beside it.
+    copy_module(&format!("{}/{}", m.rel, m.project), &root.join(m.project));
+    let shared = natmod_tests::repo_root().join(m.rel);
+    for e in std::fs::read_dir(&shared).unwrap().flatten() {
+        if e.path().is_file() {
+            std::fs::copy(e.path(), root.join(e.file_name())).unwrap();
+        }
+    }
     root.join(m.project)
 }
 
