@@ -7,7 +7,6 @@ use crate::diag::{line_span, Diag};
 use crate::link_diagnostics::Severity;
 use crate::process::{self, Limits, RunError};
 use crate::workspace::{makefile, Project};
-use std::process::Command;
 
 /// Runs make for the project rules of `p`'s plan; the errors, placed on the rule's line
 /// (`Err` only when cancelled).
@@ -24,16 +23,10 @@ pub fn run(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "Makefile".into());
-    let mut cmd = Command::new("make");
-    cmd.current_dir(p.makefile.parent().unwrap_or(&p.dir))
-        .args(["--no-print-directory", "-f", &name])
+    let mut cmd = makefile::make_command(p.makefile.parent().unwrap_or(&p.dir));
+    cmd.args(["--no-print-directory", "-f", &name])
         .args(config.make_overrides())
-        .args(p.plan.make_steps.iter().map(|s| s.target.as_str()))
-        .env("LC_ALL", "C")
-        .env_remove("MAKEFLAGS")
-        .env_remove("MFLAGS")
-        .env_remove("MAKELEVEL")
-        .env_remove("MAKEOVERRIDES");
+        .args(p.plan.make_steps.iter().map(|s| s.target.as_str()));
     let limits = Limits {
         timeout: config.make_timeout.max(std::time::Duration::from_secs(120)),
         max_output: makefile::MAX_OUTPUT,

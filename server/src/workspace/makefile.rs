@@ -103,6 +103,18 @@ fn eval_text() -> String {
     s
 }
 
+/// `make` to run in `dir`, in the C locale and free of an enclosing make's flags.
+pub fn make_command(dir: &Path) -> Command {
+    let mut cmd = Command::new("make");
+    cmd.current_dir(dir)
+        .env("LC_ALL", "C")
+        .env_remove("MAKEFLAGS")
+        .env_remove("MFLAGS")
+        .env_remove("MAKELEVEL")
+        .env_remove("MAKEOVERRIDES");
+    cmd
+}
+
 /// Runs make in `dir` on `makefile` (a file name in `dir`) with `overrides` (`NAME=value`),
 /// killing it after `timeout`, and returns every variable in [`VARS`] and the plan.
 pub fn evaluate(
@@ -112,16 +124,10 @@ pub fn evaluate(
     timeout: Duration,
     cancelled: &dyn Fn() -> bool,
 ) -> Result<Evaluation, EvalError> {
-    let mut cmd = Command::new("make");
-    cmd.current_dir(dir)
-        .args(["-n", "-B", "-k", "-w", "--trace", "-f", makefile, "--eval"])
+    let mut cmd = make_command(dir);
+    cmd.args(["-n", "-B", "-k", "-w", "--trace", "-f", makefile, "--eval"])
         .arg(eval_text())
-        .args(overrides)
-        .env("LC_ALL", "C")
-        .env_remove("MAKEFLAGS")
-        .env_remove("MFLAGS")
-        .env_remove("MAKELEVEL")
-        .env_remove("MAKEOVERRIDES");
+        .args(overrides);
     let limits = Limits {
         timeout,
         max_output: MAX_OUTPUT,
