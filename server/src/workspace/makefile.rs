@@ -124,18 +124,27 @@ pub fn evaluate(
     timeout: Duration,
     cancelled: &dyn Fn() -> bool,
 ) -> Result<Evaluation, EvalError> {
-    let mut cmd = make_command(dir);
-    cmd.args(["-n", "-B", "-k", "-w", "--trace", "-f", makefile, "--eval"])
-        .arg(eval_text())
-        .args(overrides);
     let limits = Limits {
         timeout,
         max_output: MAX_OUTPUT,
     };
-    let out = process::run(cmd, limits, cancelled).map_err(EvalError::Run)?;
+    let run = |goal: Option<&str>| {
+        let mut cmd = make_command(dir);
+        cmd.args(["-n", "-B", "-k", "-w", "--trace", "-f", makefile, "--eval"])
+            .arg(eval_text())
+            .args(overrides)
+            .args(goal);
+        process::run(cmd, limits, cancelled).map_err(EvalError::Run)
+    };
+    let mut out = run(None)?;
+    let mut instances = trace::parse(&String::from_utf8_lossy(&out.stdout), MARK);
+    if !out.success && !instances.iter().any(trace::Instance::reads_dynruntime) {
+        // No make read dynruntime.mk and the goal failed (a Makefile without targets, as
+        // with a missing dynruntime.mk): ask for the variables alone.
+        out = run(Some(GOAL))?;
+        instances = trace::parse(&String::from_utf8_lossy(&out.stdout), MARK);
+    }
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let instances = trace::parse(&stdout, MARK);
     let module = instances
         .iter()
         .find(|i| i.reads_dynruntime() && i.vars.len() == VARS.len())
