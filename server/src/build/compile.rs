@@ -136,14 +136,17 @@ fn compile_one(p: &Project, src: &str, no_json: bool, cancelled: &dyn Fn() -> bo
     if let Some(parent) = obj.parent() {
         let _ = std::fs::create_dir_all(parent);
     }
+    // make's own command (its compiler, flags, `-o OBJ -c SRC`), with diagnostics options.
+    let argv = p.compile_args(src);
+    let cc = argv.first().cloned().unwrap_or_else(|| p.cc.clone());
     let run = |json: bool| {
-        let mut cmd = Command::new(&p.cc);
-        cmd.current_dir(&p.dir).args(&p.cflags);
+        let mut cmd = Command::new(&cc);
+        cmd.current_dir(&p.dir);
         if json {
             cmd.arg("-fdiagnostics-format=json");
         }
         // -MMD: gcc lists the headers it read in $(BUILD)/x.d, for the next build's skip.
-        cmd.args(["-MMD", "-o", &p.object_for(src), "-c", src]);
+        cmd.arg("-MMD").args(argv.iter().skip(1));
         let limits = Limits {
             timeout: Duration::from_secs(120),
             max_output: 4 << 20,
@@ -170,7 +173,7 @@ fn compile_one(p: &Project, src: &str, no_json: bool, cancelled: &dyn Fn() -> bo
                 line_span(&src_path, &text, 0),
                 Severity::Error,
                 "compiler-failed",
-                format!("{}: {e}", p.cc),
+                format!("{cc}: {e}"),
             );
             let c = Compiled {
                 source: src.into(),
@@ -192,7 +195,7 @@ fn compile_one(p: &Project, src: &str, no_json: bool, cancelled: &dyn Fn() -> bo
             Severity::Error,
             "compile-failed",
             if msg.is_empty() {
-                format!("{} failed compiling {src}", p.cc)
+                format!("{cc} failed compiling {src}")
             } else {
                 msg.chars().take(2000).collect()
             },

@@ -70,7 +70,7 @@ impl Linker {
         let Some((_, session)) = self.session.as_mut() else {
             return LinkResult::default();
         };
-        let objects: Vec<String> = p.compiled_sources().map(|s| p.object_for(s)).collect();
+        let objects = p.link_inputs();
         let stale: Vec<String> = session
             .objects()
             .filter(|o| !objects.contains(&o.to_string()))

@@ -10,6 +10,8 @@ pub mod compile;
 pub mod deps;
 pub mod gcc_diag;
 pub mod link;
+pub mod lookalike;
+pub mod make_steps;
 pub mod place;
 pub mod python;
 pub mod qstrs;
@@ -68,6 +70,12 @@ pub struct ProjectBuild {
     shown: BTreeSet<String>,
     /// See [`ProjectBuild::set_output_dir`].
     output_dir: Option<PathBuf>,
+    /// The modification times of the makefiles the evaluation read.
+    makefile_stamps: Vec<Option<std::time::SystemTime>>,
+}
+
+fn mtime(path: &Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
 /// Adds `scope`'s problems with where a build of `p` writes to `report`; false when the
@@ -112,6 +120,7 @@ impl ProjectBuild {
             linker: link::Linker::default(),
             shown: BTreeSet::new(),
             output_dir: None,
+            makefile_stamps: Vec::new(),
         }
     }
 
@@ -130,6 +139,19 @@ impl ProjectBuild {
     /// Forgets the Makefile's evaluation (it changed, or the settings did).
     pub fn invalidate(&mut self) {
         self.project = None;
+    }
+
+    /// Whether the evaluation is out of date: a makefile it read (an included `.mk`, an
+    /// `-include`d config) changed, or a source make resolved (vpath, `$(wildcard)`) is gone.
+    fn evaluation_stale(&self) -> bool {
+        let Some(p) = &self.project else {
+            return false;
+        };
+        p.makefiles
+            .iter()
+            .map(|m| mtime(m))
+            .ne(self.makefile_stamps.iter().copied())
+            || p.plan.compiles.iter().any(|c| !p.abs(&c.source).exists())
     }
 
     /// Runs one build. `Err(Cancelled)` means a newer build superseded it.
@@ -156,12 +178,16 @@ impl ProjectBuild {
             report.elapsed = start.elapsed();
             return Ok(report);
         };
+        if self.evaluation_stale() {
+            self.invalidate();
+        }
         if self.project.is_none() {
             match workspace::load(&self.makefile, config, cancelled) {
                 Ok((mut p, warnings)) => {
                     p.output_dir.clone_from(&self.output_dir);
                     self.compile.clear();
                     self.shown.clear();
+                    self.makefile_stamps = p.makefiles.iter().map(|m| mtime(m)).collect();
                     self.project = Some(p);
                     self.warnings = warnings;
                 }
@@ -191,7 +217,14 @@ impl ProjectBuild {
                 w.message.clone(),
             ));
         }
+        report.diags.extend(lookalike::check(&p, &makefile_text));
         if !scope_allows(&scope, &p, &makefile_text, &mut report) {
+            report.elapsed = start.elapsed();
+            return Ok(report);
+        }
+        let failed = make_steps::run(&p, config, cancelled)?;
+        if !failed.is_empty() {
+            report.diags.extend(failed);
             report.elapsed = start.elapsed();
             return Ok(report);
         }

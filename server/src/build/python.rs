@@ -8,6 +8,7 @@
 use crate::diag::{line_span, Diag};
 use crate::link_diagnostics::Severity;
 use crate::process::{self, find_program, Limits, RunError, RunOutput};
+use crate::workspace::plan::PythonStep;
 use crate::workspace::{assignment_line, Project};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -102,6 +103,71 @@ fn mpy_cross_diag(p: &Project, src: &str, out: &RunOutput) -> Diag {
     )
 }
 
+/// The mpy-cross command of each `.py` in SRC, in SRC order: make's own (with `cross` for
+/// its program when MPY_CROSS does not exist), or, for a `.py` make leaves out (true), one
+/// made from MPY_CROSS and MPY_CROSS_FLAGS writing beside the link's output.
+fn python_steps(p: &Project, cross: &[String]) -> Vec<(PythonStep, bool)> {
+    p.python_sources()
+        .map(
+            |src| match p.plan.pythons.iter().find(|s| s.source == src) {
+                Some(s) => {
+                    let mut s = s.clone();
+                    if s.argv.starts_with(&p.mpy_cross) && p.mpy_cross != cross {
+                        s.argv.splice(..p.mpy_cross.len(), cross.iter().cloned());
+                    }
+                    (s, false)
+                }
+                None => {
+                    let mut output = p.python_mpy_for(src);
+                    let dropped = output == p.native_mpy();
+                    if dropped {
+                        output = format!("{}.py.mpy", output.trim_end_matches(".mpy"));
+                    }
+                    let mut argv = cross.to_vec();
+                    argv.extend(p.mpy_cross_flags.iter().cloned());
+                    argv.extend(["-o".into(), output.clone(), src.into()]);
+                    let step = PythonStep {
+                        source: src.into(),
+                        output,
+                        argv,
+                    };
+                    (step, dropped)
+                }
+            },
+        )
+        .collect()
+}
+
+/// The warning on SRC for a `.py` make leaves out of the module: with the newest
+/// dynruntime.mk, `$(MOD).py` would compile to `$(BUILD)/$(MOD).mpy`, the link's own output,
+/// whose explicit rule wins over the `%.py` rule.
+fn dropped_by_make_warning(p: &Project, makefile_text: &str, step: &PythonStep) -> Diag {
+    let line = assignment_line(makefile_text, "SRC")
+        .or_else(|| crate::workspace::include_line(makefile_text))
+        .unwrap_or(0);
+    Diag::new(
+        "natmod-lsp",
+        line_span(&p.makefile, makefile_text, line),
+        Severity::Warning,
+        "python-dropped-by-make",
+        format!(
+            "{src}: make leaves it out of {out} with the MicroPython tree in {tree}: its \
+             compiled name {native} is the link's output, whose rule overrides the %.py rule \
+             (a dynruntime.mk bug). natmod-lsp keeps it (compiled to {kept} and merged), so its \
+             {out} differs from make's; rename {src} to build the same with make",
+            src = step.source,
+            out = p
+                .output_mpy()
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            tree = p.mpy_dir.display(),
+            native = p.native_mpy(),
+            kept = step.output,
+        ),
+    )
+}
+
 /// Compiles the project's `.py` sources and merges them with the native `.mpy` (already
 /// written) into `$(MOD).mpy`. `Err` only when cancelled.
 pub fn compile_and_merge(
@@ -136,17 +202,24 @@ pub fn compile_and_merge(
     let native_version = std::fs::read(p.abs(&p.native_mpy()))
         .ok()
         .and_then(|b| b.get(1).copied());
+    let steps = python_steps(p, &cross);
+    for (step, synthesized) in &steps {
+        if *synthesized {
+            m.diags
+                .push(dropped_by_make_warning(p, makefile_text, step));
+        }
+    }
     let mut inputs = vec![p.native_mpy()];
-    for src in p.python_sources() {
-        let out_rel = p.python_mpy_for(src);
+    for (step, _) in &steps {
+        let src = step.source.as_str();
+        let out_rel = step.output.clone();
         let out_abs = p.abs(&out_rel);
         if let Some(parent) = out_abs.parent() {
             let _ = std::fs::create_dir_all(parent);
         }
-        let Some(mut cmd) = command(&cross, &p.dir) else {
+        let Some(cmd) = command(&step.argv, &p.dir) else {
             return Ok(m);
         };
-        cmd.args(&p.mpy_cross_flags).args(["-o", &out_rel, src]);
         let path = p.abs(src);
         let at_top = |message: String| {
             let text = std::fs::read_to_string(&path).unwrap_or_default();
@@ -180,10 +253,31 @@ pub fn compile_and_merge(
             }
         }
     }
-    if !m.diags.is_empty() {
+    if m.diags.iter().any(Diag::is_error) {
         return Ok(m);
     }
-    let Some(mut cmd) = command(&p.mpy_tool, &p.dir) else {
+    // make's merge command when its dry run had one (its inputs, unless a .py make drops is
+    // kept), else `$(MPY_TOOL) --merge`.
+    let traced = p.plan.merge.as_ref().and_then(|merge| {
+        let at = merge.argv.iter().position(|w| w == "-o")?;
+        let inputs = if steps.iter().any(|s| s.1) {
+            inputs.clone()
+        } else {
+            merge.inputs.clone()
+        };
+        Some((merge.argv[..at].to_vec(), inputs))
+    });
+    let (tool, inputs) = match traced {
+        Some((prefix, inputs)) => (prefix, inputs),
+        None => {
+            let mut t = p.mpy_tool.clone();
+            if !t.is_empty() {
+                t.push("--merge".into());
+            }
+            (t, inputs)
+        }
+    };
+    let Some(mut cmd) = command(&tool, &p.dir) else {
         m.diags.push(makefile_diag(
             "MPY_TOOL",
             "mpy-tool-failed",
@@ -194,17 +288,17 @@ pub fn compile_and_merge(
     let output = p.output_mpy();
     natmod_linker::output::remove_stale_temps(&output);
     let tmp = natmod_linker::output::temp_path_for(&output);
-    cmd.args(["--merge", "-o"]).arg(&tmp).args(&inputs);
+    cmd.arg("-o").arg(&tmp).args(&inputs);
     let result = process::run(cmd, limits(), cancelled);
     let failure = match result {
         Err(RunError::Cancelled) => {
             let _ = std::fs::remove_file(&tmp);
             return Err(RunError::Cancelled);
         }
-        Err(e) => Some(format!("{}: {e}", p.mpy_tool.join(" "))),
+        Err(e) => Some(format!("{}: {e}", tool.join(" "))),
         Ok(o) if !o.success => Some(format!(
-            "{} --merge failed: {}",
-            p.mpy_tool.join(" "),
+            "{} failed: {}",
+            tool.join(" "),
             String::from_utf8_lossy(&o.stderr).trim()
         )),
         Ok(_) => std::fs::rename(&tmp, &output)

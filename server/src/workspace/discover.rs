@@ -1,6 +1,8 @@
-//! Finding natmod projects: directories whose Makefile includes `$(MPY_DIR)/py/dynruntime.mk`.
+//! Finding natmod projects: directories whose Makefile includes `$(MPY_DIR)/py/dynruntime.mk`,
+//! itself or through makefiles it includes (`include ../common.mk`).
 //!
-//! This only looks for the include line; what the Makefile means is always asked of GNU make.
+//! This only looks for include lines (a cheap filter for the workspace walk); what the
+//! Makefile means is always asked of GNU make.
 
 use std::path::{Path, PathBuf};
 
@@ -14,16 +16,45 @@ const MAX_DIRS: usize = 20_000;
 /// costs as much as a million directories).
 const MAX_ENTRIES: usize = 200_000;
 
-/// Whether Makefile text has an `include` line naming `py/dynruntime.mk`.
-pub fn includes_dynruntime(text: &str) -> bool {
-    text.lines().any(|l| {
+/// How deep `include`s are followed looking for dynruntime.mk.
+const MAX_INCLUDE_DEPTH: usize = 4;
+
+/// The operands of Makefile text's `include` lines (`include`, `-include`, `sinclude`).
+fn include_operands(text: &str) -> impl Iterator<Item = &str> {
+    text.lines().filter_map(|l| {
         let l = l.trim_start();
         let rest = l
             .strip_prefix("-include")
             .or_else(|| l.strip_prefix("sinclude"))
-            .or_else(|| l.strip_prefix("include"));
-        rest.is_some_and(|r| r.starts_with([' ', '\t']) && r.contains("dynruntime.mk"))
+            .or_else(|| l.strip_prefix("include"))?;
+        rest.starts_with([' ', '\t'])
+            .then(|| rest.split('#').next().unwrap_or("").trim())
     })
+}
+
+/// Whether Makefile text has an `include` line naming `py/dynruntime.mk`.
+pub fn includes_dynruntime(text: &str) -> bool {
+    include_operands(text).any(|r| r.contains("dynruntime.mk"))
+}
+
+/// Whether the makefile `path` includes dynruntime.mk, itself or through the makefiles it
+/// includes by a plain path (relative to `dir`, where make runs), up to
+/// [`MAX_INCLUDE_DEPTH`] deep.
+fn reaches_dynruntime(path: &Path, dir: &Path, depth: usize) -> bool {
+    let Ok(bytes) = std::fs::read(path) else {
+        return false;
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    if includes_dynruntime(&text) {
+        return true;
+    }
+    depth < MAX_INCLUDE_DEPTH
+        && include_operands(&text)
+            .flat_map(str::split_whitespace)
+            .filter(|f| !f.contains('$'))
+            .map(|f| dir.join(f))
+            .filter(|f| f.is_file())
+            .any(|f| reaches_dynruntime(&f, dir, depth + 1))
 }
 
 /// The Makefile GNU make would read in `dir`, if `dir` is a natmod project.
@@ -32,8 +63,7 @@ pub fn natmod_makefile(dir: &Path) -> Option<PathBuf> {
         .iter()
         .map(|n| dir.join(n))
         .find(|p| p.is_file())?;
-    let text = std::fs::read(&mf).ok()?;
-    includes_dynruntime(&String::from_utf8_lossy(&text)).then_some(mf)
+    reaches_dynruntime(&mf, dir, 0).then_some(mf)
 }
 
 /// The natmod Makefile of the nearest project directory holding `file`.
@@ -104,6 +134,28 @@ mod tests {
             "# include $(MPY_DIR)/py/dynruntime.mk"
         ));
         assert!(!includes_dynruntime("include common.mk"));
+    }
+
+    #[test]
+    fn follows_includes_to_dynruntime() {
+        let root = std::env::temp_dir().join(format!("natmod-lsp-incl-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("mod")).unwrap();
+        std::fs::create_dir_all(root.join("other")).unwrap();
+        std::fs::write(
+            root.join("common.mk"),
+            "include $(MPY_DIR)/py/dynruntime.mk\n",
+        )
+        .unwrap();
+        std::fs::write(root.join("mod/Makefile"), "MOD = m\ninclude ../common.mk\n").unwrap();
+        std::fs::write(root.join("loop.mk"), "include loop.mk\n").unwrap();
+        std::fs::write(root.join("other/Makefile"), "include ../loop.mk\n").unwrap();
+        assert_eq!(
+            natmod_makefile(&root.join("mod")),
+            Some(root.join("mod/Makefile"))
+        );
+        assert_eq!(natmod_makefile(&root.join("other")), None);
+        std::fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]

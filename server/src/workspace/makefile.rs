@@ -1,12 +1,19 @@
 //! Evaluating a natmod Makefile with GNU make itself.
 //!
-//! make reads the project's Makefile plus a rule given with `--eval` whose recipe prints the
-//! variables with `$(info)`; `-n` keeps recipes from running. A missing `dynruntime.mk` is
-//! "remade" by an empty pattern rule so a wrong MPY_DIR still yields the variables.
+//! make dry-runs the project's default goal (`-n -B -w --trace`: every recipe line printed with
+//! automatic variables expanded, each under the target and rule it belongs to; `$(MAKE)` lines
+//! still run, so goal-gated sub-makes are followed). A rule given with `--eval` (passed on to
+//! sub-makes) is made a prerequisite of every target through `.EXTRA_PREREQS`; its recipe
+//! prints the variables with `$(info)` in every make process. The process that read
+//! `py/dynruntime.mk` is the module's: its variables and its [`plan::Plan`] are the project's.
+//! A missing `dynruntime.mk` is "remade" by an empty pattern rule so a wrong MPY_DIR still
+//! yields the variables.
 //!
 //! A Makefile can do anything while it is read: make is killed after a timeout, and only the
 //! first and last half MiB of what it prints is kept (the variables are printed last).
 
+use super::plan::{self, Plan};
+use super::trace;
 use crate::process::{self, Limits, RunError};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -33,6 +40,9 @@ pub const VARS: &[&str] = &[
     "MPY_CROSS",
     "MPY_CROSS_FLAGS",
     "MPY_TOOL",
+    "MAKEFILE_LIST",
+    "MAKECMDGOALS",
+    "CURDIR",
 ];
 
 /// The most of each of make's stdout and stderr kept (see [`process::Limits`]).
@@ -61,8 +71,12 @@ pub struct MakeMessage {
 /// What evaluating gave.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Evaluation {
-    /// Every variable in [`VARS`].
+    /// Every variable in [`VARS`], as the module's make process has them.
     pub vars: BTreeMap<String, String>,
+    /// What that process would run for the module.
+    pub plan: Plan,
+    /// Whether a make process read `py/dynruntime.mk`.
+    pub reads_dynruntime: bool,
     /// Whether make printed more than [`MAX_OUTPUT`] on stdout or stderr (the middle was cut).
     pub cut: bool,
 }
@@ -76,18 +90,33 @@ pub enum EvalError {
     Run(RunError),
 }
 
-/// The `--eval` text defining the print rule.
+/// The `--eval` text defining the print rule (not the default goal), a prerequisite of every
+/// other target.
 fn eval_text() -> String {
-    let mut s = format!("{GOAL}:\n");
+    let mut s = format!("{GOAL}: .EXTRA_PREREQS :=\n{GOAL}:\n");
     for v in VARS {
         s.push_str(&format!("\t$(info {MARK}{v}=$({v}))\n"));
     }
-    s.push_str("\t@:\n%dynruntime.mk:\n\t@:\n");
+    s.push_str(&format!(
+        "\t@:\n.EXTRA_PREREQS := {GOAL}\n%dynruntime.mk:\n\t@:\n.DEFAULT_GOAL :=\n"
+    ));
     s
 }
 
+/// `make` to run in `dir`, in the C locale and free of an enclosing make's flags.
+pub fn make_command(dir: &Path) -> Command {
+    let mut cmd = Command::new("make");
+    cmd.current_dir(dir)
+        .env("LC_ALL", "C")
+        .env_remove("MAKEFLAGS")
+        .env_remove("MFLAGS")
+        .env_remove("MAKELEVEL")
+        .env_remove("MAKEOVERRIDES");
+    cmd
+}
+
 /// Runs make in `dir` on `makefile` (a file name in `dir`) with `overrides` (`NAME=value`),
-/// killing it after `timeout`, and returns every variable in [`VARS`].
+/// killing it after `timeout`, and returns every variable in [`VARS`] and the plan.
 pub fn evaluate(
     dir: &Path,
     makefile: &str,
@@ -95,24 +124,34 @@ pub fn evaluate(
     timeout: Duration,
     cancelled: &dyn Fn() -> bool,
 ) -> Result<Evaluation, EvalError> {
-    let mut cmd = Command::new("make");
-    cmd.current_dir(dir)
-        .args(["-n", "--no-print-directory", "-f", makefile, "--eval"])
-        .arg(eval_text())
-        .args(overrides)
-        .arg(GOAL)
-        .env("LC_ALL", "C")
-        .env_remove("MAKEFLAGS")
-        .env_remove("MFLAGS")
-        .env_remove("MAKELEVEL")
-        .env_remove("MAKEOVERRIDES");
     let limits = Limits {
         timeout,
         max_output: MAX_OUTPUT,
     };
-    let out = process::run(cmd, limits, cancelled).map_err(EvalError::Run)?;
+    let run = |goal: Option<&str>| {
+        let mut cmd = make_command(dir);
+        cmd.args(["-n", "-B", "-k", "-w", "--trace", "-f", makefile, "--eval"])
+            .arg(eval_text())
+            .args(overrides)
+            .args(goal);
+        process::run(cmd, limits, cancelled).map_err(EvalError::Run)
+    };
+    let mut out = run(None)?;
+    let mut instances = trace::parse(&String::from_utf8_lossy(&out.stdout), MARK);
+    if !out.success && !instances.iter().any(trace::Instance::reads_dynruntime) {
+        // No make read dynruntime.mk and the goal failed (a Makefile without targets, as
+        // with a missing dynruntime.mk): ask for the variables alone.
+        out = run(Some(GOAL))?;
+        instances = trace::parse(&String::from_utf8_lossy(&out.stdout), MARK);
+    }
     let stderr = String::from_utf8_lossy(&out.stderr);
-    if !out.success {
+    let module = instances
+        .iter()
+        .find(|i| i.reads_dynruntime() && i.vars.len() == VARS.len())
+        .or_else(|| instances.iter().find(|i| i.vars.len() == VARS.len()));
+    // (-k: make goes on after a missing source or a failing sub-make; the variables and the
+    // rest of the plan still count, and the compile reports the missing file.)
+    if !out.success && module.is_none_or(|m| !m.reads_dynruntime()) {
         let mut msgs = parse_messages(&stderr);
         if msgs.is_empty() {
             msgs.push(MakeMessage {
@@ -124,22 +163,13 @@ pub fn evaluate(
         }
         return Err(EvalError::Make(msgs));
     }
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let mut vars = BTreeMap::new();
-    for l in stdout.lines() {
-        // (What the Makefile printed before may not end with a newline.)
-        let marked = l.find(MARK).map(|i| &l[i + MARK.len()..]);
-        if let Some((k, v)) = marked.and_then(|r| r.split_once('=')) {
-            vars.insert(k.to_string(), v.trim().to_string());
-        }
-    }
-    if vars.len() != VARS.len() {
+    let Some(module) = module else {
         return Err(EvalError::Make(vec![MakeMessage {
             file: None,
             line: None,
             message: format!(
                 "make printed {} of {} variables{}",
-                vars.len(),
+                instances.iter().map(|i| i.vars.len()).max().unwrap_or(0),
                 VARS.len(),
                 if out.truncated {
                     " (it printed more than 1 MiB, and the middle was cut)"
@@ -149,9 +179,11 @@ pub fn evaluate(
             ),
             fatal: true,
         }]));
-    }
+    };
     Ok(Evaluation {
-        vars,
+        vars: module.vars.clone(),
+        plan: plan::from_instance(module, GOAL),
+        reads_dynruntime: module.reads_dynruntime(),
         cut: out.truncated,
     })
 }

@@ -4,8 +4,10 @@
 
 pub mod discover;
 pub mod makefile;
+pub mod plan;
 pub mod shell_words;
 pub mod toolchain;
+pub mod trace;
 
 use crate::config::Config;
 use crate::process::{self, find_program, RunError};
@@ -57,6 +59,11 @@ pub struct Project {
     /// Where `$(MOD).mpy` goes instead of the project directory (a matrix build's own
     /// directory per arch); `None` for make's place.
     pub output_dir: Option<PathBuf>,
+    /// The makefiles make read (`MAKEFILE_LIST`), absolute: a change to one re-evaluates.
+    pub makefiles: Vec<PathBuf>,
+    /// What make would run (from its dry run); the methods below fall back to
+    /// dynruntime.mk's names where it has nothing.
+    pub plan: plan::Plan,
 }
 
 impl Project {
@@ -110,8 +117,16 @@ impl Project {
             .filter(|s| s.ends_with(".py"))
     }
 
+    /// make's compile of `src`, if its dry run had one.
+    fn compile_step(&self, src: &str) -> Option<&plan::CompileStep> {
+        self.plan.compiles.iter().find(|c| c.source == src)
+    }
+
     /// The object make builds from `src`: `$(BUILD)/x.o`.
     pub fn object_for(&self, src: &str) -> String {
+        if let Some(c) = self.compile_step(src) {
+            return c.object.clone();
+        }
         let stem = src
             .strip_suffix(".c")
             .or_else(|| src.strip_suffix(".S"))
@@ -121,14 +136,31 @@ impl Project {
 
     /// The compile command make runs for `src` (without diagnostics flags).
     pub fn compile_args(&self, src: &str) -> Vec<String> {
+        if let Some(c) = self.compile_step(src) {
+            return c.argv.clone();
+        }
         let mut v = vec![self.cc.clone()];
         v.extend(self.cflags.iter().cloned());
         v.extend(["-o".into(), self.object_for(src), "-c".into(), src.into()]);
         v
     }
 
+    /// The objects the link reads, in make's order.
+    pub fn link_inputs(&self) -> Vec<String> {
+        match &self.plan.link {
+            Some(l) if !l.inputs.is_empty() => l.inputs.clone(),
+            _ => self
+                .compiled_sources()
+                .map(|s| self.object_for(s))
+                .collect(),
+        }
+    }
+
     /// The `.mpy` make compiles `src` (a `.py`) to: `$(BUILD)/x.mpy`.
     pub fn python_mpy_for(&self, src: &str) -> String {
+        if let Some(s) = self.plan.pythons.iter().find(|s| s.source == src) {
+            return s.output.clone();
+        }
         format!(
             "{}/{}.mpy",
             self.build,
@@ -136,22 +168,31 @@ impl Project {
         )
     }
 
-    /// The linked native code before the `.py` merge, as make names it: v1.23's
-    /// dynruntime.mk writes `$(BUILD)/$(MOD).native.mpy`, later ones `$(BUILD)/$(MOD).mpy`
-    /// (the newest linker records that file name in the `.mpy`).
+    /// The link's output as make names it (from make's dry run); without a plan, as
+    /// dynruntime.mk names it: v1.23 writes `$(BUILD)/$(MOD).native.mpy`, later ones
+    /// `$(BUILD)/$(MOD).mpy` (the newest linker records that file name in the `.mpy`).
     pub fn native_mpy(&self) -> String {
-        match natmod_linker::Dialect::for_mpy_dir(&self.mpy_dir) {
-            natmod_linker::Dialect::V1_23 => format!("{}/{}.native.mpy", self.build, self.module),
-            natmod_linker::Dialect::Newest => format!("{}/{}.mpy", self.build, self.module),
+        match &self.plan.link {
+            Some(l) => l.output.clone(),
+            None => match natmod_linker::Dialect::for_mpy_dir(&self.mpy_dir) {
+                natmod_linker::Dialect::V1_23 => {
+                    format!("{}/{}.native.mpy", self.build, self.module)
+                }
+                natmod_linker::Dialect::Newest => format!("{}/{}.mpy", self.build, self.module),
+            },
         }
     }
 
-    /// `$(MOD).mpy` (in [`Project::output_dir`] when set), absolute.
+    /// `$(MOD).mpy`, absolute: in [`Project::output_dir`] when set, else where make's merge
+    /// writes it.
     pub fn output_mpy(&self) -> PathBuf {
-        self.output_dir
-            .as_ref()
-            .unwrap_or(&self.dir)
-            .join(format!("{}.mpy", self.module))
+        if let Some(dir) = &self.output_dir {
+            return dir.join(format!("{}.mpy", self.module));
+        }
+        match &self.plan.merge {
+            Some(m) => self.dir.join(&m.output),
+            None => self.dir.join(format!("{}.mpy", self.module)),
+        }
     }
 }
 
@@ -180,6 +221,8 @@ impl Project {
             mpy_cross_flags: Vec::new(),
             mpy_tool: Vec::new(),
             output_dir: None,
+            makefiles: Vec::new(),
+            plan: plan::Plan::default(),
         }
     }
 }
@@ -280,7 +323,8 @@ pub fn load(
                 .collect())
         }
     };
-    let project = project_from_vars(&dir, makefile, &evaluation.vars, &line_of)?;
+    let mut project = project_from_vars(&dir, makefile, &evaluation.vars, &line_of)?;
+    apply_plan(&mut project, evaluation.plan, &evaluation.vars);
     let mut warnings = Vec::new();
     if evaluation.cut {
         warnings.push(SetupProblem {
@@ -457,7 +501,33 @@ fn project_from_vars(
         mpy_cross_flags,
         mpy_tool,
         output_dir: None,
+        makefiles: Vec::new(),
+        plan: plan::Plan::default(),
     })
+}
+
+/// Takes what make's dry run says over what the variables suggest: the directory make ran in,
+/// the sources after vpath, the link's own `-l`, `--externs`, `--arch-flags` and `--arch`.
+fn apply_plan(p: &mut Project, plan: plan::Plan, vars: &BTreeMap<String, String>) {
+    if let Some(curdir) = vars.get("CURDIR").filter(|c| !c.is_empty()) {
+        p.dir = PathBuf::from(curdir);
+    }
+    p.makefiles = vars
+        .get("MAKEFILE_LIST")
+        .map(|l| l.split_whitespace().map(|m| p.dir.join(m)).collect())
+        .unwrap_or_default();
+    if let Some(inputs) = &plan.config_inputs {
+        p.sources = inputs.clone();
+    }
+    if let Some(l) = &plan.link {
+        p.libs = l.libs.clone();
+        p.externs = l.externs.clone();
+        p.arch_flags = l.arch_flags.as_deref().map(parse_int).unwrap_or(0);
+        if let Some(a) = &l.arch {
+            p.arch = a.clone();
+        }
+    }
+    p.plan = plan;
 }
 
 /// Parses `0x..` or decimal; 0 when empty or malformed.

@@ -1,0 +1,165 @@
+//! Variables that look like ones dynruntime.mk reads but are not (`MICROPY_LINK_RUNTIME = 1`
+//! where dynruntime.mk reads `LINK_RUNTIME`): a warning on the assignment naming the right
+//! variable, with a fix renaming it.
+
+use crate::diag::{span, Diag, Edit, FixIt};
+use crate::link_diagnostics::Severity;
+use crate::workspace::Project;
+
+/// Variables a project sets for dynruntime.mk (either tree).
+const READ: &[&str] = &[
+    "MOD",
+    "SRC",
+    "ARCH",
+    "BUILD",
+    "CROSS",
+    "CFLAGS",
+    "CFLAGS_EXTRA",
+    "LINK_RUNTIME",
+    "MPY_LD_FLAGS",
+    "MPY_EXTERN_SYM_FILE",
+    "ARCH_FLAGS",
+    "MICROPY_FLOAT_IMPL",
+    "MPY_DIR",
+    "MPY_CROSS",
+    "MPY_CROSS_FLAGS",
+    "MPY_TOOL",
+    "MPY_LD",
+    "CLEAN_EXTRA",
+    "CONFIG_H",
+];
+
+/// Prefixes that make a name look like a MicroPython setting (`MICROPY_LINK_RUNTIME`).
+const PREFIXES: &[&str] = &["MICROPY_", "MPY_", "MP_", "NATMOD_"];
+
+/// The name an assignment line sets, with its byte column.
+fn assigned(line: &str) -> Option<(usize, &str)> {
+    let mut start = line.len() - line.trim_start().len();
+    for kw in ["export ", "override "] {
+        if line[start..].starts_with(kw) {
+            start += kw.len();
+            start += line[start..].len() - line[start..].trim_start().len();
+        }
+    }
+    let rest = &line[start..];
+    let end = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(rest.len());
+    let after = rest[end..].trim_start();
+    let is_assignment = ["=", ":=", "::=", "?=", "+=", "!="]
+        .iter()
+        .any(|op| after.starts_with(op));
+    (end > 0 && is_assignment).then(|| (start, &rest[..end]))
+}
+
+/// Edit distance, for names of a few dozen characters.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+/// The variable dynruntime.mk reads that `name` most likely meant.
+fn meant(name: &str) -> Option<&'static str> {
+    READ.iter()
+        .copied()
+        .filter(|k| {
+            let prefix = name.strip_suffix(k).unwrap_or("");
+            PREFIXES.contains(&prefix) || (k.len() >= 8 && distance(name, k) <= 2)
+        })
+        .min_by_key(|k| distance(name, k))
+}
+
+/// Whether any makefile make read uses `name` (`$(NAME)`, `${NAME}`, `ifdef NAME`...).
+fn used(name: &str, texts: &[String]) -> bool {
+    let uses = [
+        format!("$({name})"),
+        format!("${{{name}}}"),
+        format!("$({name}:"),
+        format!("ifdef {name}"),
+        format!("ifndef {name}"),
+        format!("origin {name}"),
+        format!("value {name}"),
+    ];
+    texts
+        .iter()
+        .any(|t| uses.iter().any(|u| t.contains(u.as_str())))
+}
+
+/// Warnings for the Makefile's assignments of look-alike variables nothing reads.
+pub fn check(p: &Project, makefile_text: &str) -> Vec<Diag> {
+    let texts: Vec<String> = p
+        .makefiles
+        .iter()
+        .filter_map(|m| std::fs::read_to_string(m).ok())
+        .collect();
+    let mut out = Vec::new();
+    for (i, line) in makefile_text.lines().enumerate() {
+        let Some((col, name)) = assigned(line) else {
+            continue;
+        };
+        if READ.contains(&name) || used(name, &texts) {
+            continue;
+        }
+        let Some(right) = meant(name) else {
+            continue;
+        };
+        let at = span(&p.makefile, i as u32, col as u32, (col + name.len()) as u32);
+        let mut d = Diag::new(
+            "natmod-lsp",
+            at.clone(),
+            Severity::Warning,
+            "lookalike-variable",
+            format!(
+                "{name} is not read by dynruntime.mk (nor by any makefile here): did you mean \
+                 {right}?"
+            ),
+        );
+        d.fixits.push(FixIt {
+            title: format!("Rename {name} to {right}"),
+            edits: vec![Edit {
+                span: at,
+                text: right.to_string(),
+            }],
+        });
+        out.push(d);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_lookalikes_but_not_used_or_known_names() {
+        let dir = std::env::temp_dir();
+        let p = Project::sample(&dir, &dir, &["a.c"]);
+        let text = "MICROPY_LINK_RUNTIME = 1\nLINK_RUNTIME = 1\nMPY_LDFLAGS += -l x\n\
+                    export CFLAG_EXTRA := -O2\nOTHER = 3\nHELPER_SRC = b.c\nLDFLAGS = -s\n";
+        let d = check(&p, text);
+        let got: Vec<(u32, &str)> = d
+            .iter()
+            .map(|d| (d.inner.span.start.line, d.fixits[0].edits[0].text.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (0, "LINK_RUNTIME"),
+                (2, "MPY_LD_FLAGS"),
+                (3, "CFLAGS_EXTRA")
+            ]
+        );
+        assert_eq!(d[2].inner.span.start.col, 7);
+        assert!(d[0].inner.message.contains("did you mean LINK_RUNTIME?"));
+    }
+}
