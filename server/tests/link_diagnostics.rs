@@ -809,7 +809,7 @@ fn static_bss_without_facts_suspects_every_static_bss_variable_used_nowhere_else
 }
 
 #[test]
-fn what_cannot_be_placed_goes_to_makefile_line_one_in_full() {
+fn what_cannot_be_placed_goes_to_the_makefile_line_the_user_acts_on_in_full() {
     let errors = vec![
         LinkError::bad_object("build/x.o", "truncated header"),
         LinkError::new(
@@ -824,42 +824,55 @@ fn what_cannot_be_placed_goes_to_makefile_line_one_in_full() {
     ];
     let index = ProjectIndex::new();
     let mk = Path::new("/p/Makefile");
-    let d = place(
-        &errors,
-        &PlaceContext {
-            facts: None,
-            objects: &[],
-            index: &index,
-            makefile: mk,
-            makefile_text: Some("MOD = x\nSRC = x.c\n"),
-            rom_symbols: None,
-        },
-    );
-    assert_eq!(
-        summary(&d),
-        [
-            (
-                "Makefile".into(),
-                0,
-                "build/x.o: not a valid ELF object: truncated header".into()
-            ),
-            (
-                "Makefile".into(),
-                0,
-                "libm.a:sin.o: undefined symbol: __errno".into()
-            ),
-            (
-                "Makefile".into(),
-                0,
-                "gone.o: .data non-empty (symbol: nowhere, 4 bytes)".into()
-            ),
-        ]
-    );
-    assert_eq!((d[0].span.start.col, d[0].span.end.col), (0, 7));
-    assert_eq!(
-        d.iter().map(|d| d.code.as_str()).collect::<Vec<_>>(),
-        ["link-error", "undefined-symbol", "data-non-empty"]
-    );
+    // No C line to point at: the line that brings the runtime in (LINK_RUNTIME, else
+    // MPY_LD_FLAGS), else SRC's, else the first.
+    for (text, line) in [
+        ("MOD = x\nSRC = x.c\n", 1),
+        ("MOD = x\nSRC = x.c\nMPY_LD_FLAGS += -l libm.a\n", 2),
+        (
+            "MOD = x\nMPY_LD_FLAGS += -l libm.a\nSRC = x.c\nLINK_RUNTIME = 1\n",
+            3,
+        ),
+        ("# no assignments at all\n", 0),
+    ] {
+        let d = place(
+            &errors,
+            &PlaceContext {
+                facts: None,
+                objects: &[],
+                index: &index,
+                makefile: mk,
+                makefile_text: Some(text),
+                rom_symbols: None,
+            },
+        );
+        assert_eq!(
+            summary(&d),
+            [
+                (
+                    "Makefile".into(),
+                    line,
+                    "build/x.o: not a valid ELF object: truncated header".into()
+                ),
+                (
+                    "Makefile".into(),
+                    line,
+                    "libm.a:sin.o: undefined symbol: __errno".into()
+                ),
+                (
+                    "Makefile".into(),
+                    line,
+                    "gone.o: .data non-empty (symbol: nowhere, 4 bytes)".into()
+                ),
+            ]
+        );
+        let whole_line = text.lines().nth(line as usize).unwrap().len() as u32;
+        assert_eq!((d[0].span.start.col, d[0].span.end.col), (0, whole_line));
+        assert_eq!(
+            d.iter().map(|d| d.code.as_str()).collect::<Vec<_>>(),
+            ["link-error", "undefined-symbol", "data-non-empty"]
+        );
+    }
 }
 
 /// The provisioned MicroPython v1.23 tree, as the tests crate finds it.
