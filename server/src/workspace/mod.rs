@@ -509,8 +509,12 @@ fn project_from_vars(
 /// Takes what make's dry run says over what the variables suggest: the directory make ran in,
 /// the sources after vpath, the link's own `-l`, `--externs`, `--arch-flags` and `--arch`.
 fn apply_plan(p: &mut Project, plan: plan::Plan, vars: &BTreeMap<String, String>) {
+    // CURDIR comes back as text: where the directory's name is not UTF-8 it is lossy, and the
+    // exact path we ran make in stays.
     if let Some(curdir) = vars.get("CURDIR").filter(|c| !c.is_empty()) {
-        p.dir = PathBuf::from(curdir);
+        if *curdir != p.dir.to_string_lossy() && Path::new(curdir).is_dir() {
+            p.dir = PathBuf::from(curdir);
+        }
     }
     p.makefiles = vars
         .get("MAKEFILE_LIST")
@@ -521,7 +525,9 @@ fn apply_plan(p: &mut Project, plan: plan::Plan, vars: &BTreeMap<String, String>
     }
     if let Some(l) = &plan.link {
         p.libs = l.libs.clone();
-        p.externs = l.externs.clone();
+        // (A link command without --externs keeps MPY_EXTERN_SYM_FILE's file, which the
+        // knowledge features read even when dynruntime.mk's realpath dropped it.)
+        p.externs = l.externs.clone().or(p.externs.take());
         p.arch_flags = l.arch_flags.as_deref().map(parse_int).unwrap_or(0);
         if let Some(a) = &l.arch {
             p.arch = a.clone();
