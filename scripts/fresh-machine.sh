@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prove the README's set-up on a brand-new machine: build a fresh Debian bookworm root with
-# `debootstrap --variant=minbase`, give it only the Rust toolchain (bind-mounted ~/.cargo and
-# ~/.rustup), /proc, /dev and /sys, copy `git archive HEAD` of this repo into it with ../shared
+# `debootstrap --variant=minbase`, give it only the machine's own toolchains (Rust: bind-mounted
+# ~/.cargo and ~/.rustup; Node.js 20, which Debian bookworm lacks), /proc, /dev and /sys, copy `git archive HEAD` of this repo into it with ../shared
 # beside it (read-only), and run the README's set-up commands inside with chroot.
 #
 #   bash scripts/fresh-machine.sh --demo    # the README's first command (the bundled example)
@@ -117,6 +117,16 @@ bind /sys "$root/sys"
 bind /dev "$root/dev"
 bind /dev/pts "$root/dev/pts"
 if mountpoint -q /dev/shm; then bind /dev/shm "$root/dev/shm"; fi
+# The machine's Node.js 20, carried in like the Rust toolchain: the editor tests' code-server
+# needs node 20, which every machine of this kind has and Debian bookworm does not (it has 18).
+if [ -x /usr/bin/node ] && [ -d /usr/lib/node_modules/npm ]; then
+    cp /usr/bin/node "$root/usr/bin/node"
+    bind /usr/lib/node_modules "$root/usr/lib/node_modules" ro
+    if [ -d /usr/include/node ]; then bind /usr/include/node "$root/usr/include/node" ro; fi
+    ln -sfn ../lib/node_modules/npm/bin/npm-cli.js "$root/usr/bin/npm"
+    ln -sfn ../lib/node_modules/npm/bin/npx-cli.js "$root/usr/bin/npx"
+    say "carried the machine's node $(/usr/bin/node --version) into the root"
+fi
 step_done
 
 # A clean environment, plus the machine's network settings (proxies, CA bundle paths) that a new
