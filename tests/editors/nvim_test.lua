@@ -173,6 +173,16 @@ local function run()
     assert(mpy_header(), module .. '.mpy not rebuilt within ' .. timeout / 1000 .. 's of :NatmodRebuild')
   end)
 
+  test(':checkhealth natmod runs natmod-lsp doctor for the project', function()
+    vim.cmd('checkhealth natmod')
+    local text = table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), '\n')
+    vim.cmd('tabclose')
+    assert(text:match('OK server: '), text)
+    assert(text:match('OK MPY_DIR '), text)
+    assert(text:match('OK make: '), text)
+    assert(text:match('OK x64: '), text)
+  end)
+
   test(':NatmodArch armv6m restarts the server with arch=armv6m; the rebuilt .mpy is armv6m', function()
     local old = client.id
     vim.cmd('NatmodArch armv6m')

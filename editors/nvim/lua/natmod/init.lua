@@ -81,11 +81,13 @@ function M.init_options(root)
   return o
 end
 
-local function server_cmd()
+--- The server command as a list (setup's `cmd`, else vim.g.natmod_server_path, else PATH).
+function M.server_cmd()
   local cmd = M.config.cmd or vim.g.natmod_server_path or 'natmod-lsp'
   if type(cmd) == 'string' then cmd = { cmd } end
   return cmd
 end
+local server_cmd = M.server_cmd
 
 local function clients(bufnr)
   return vim.lsp.get_clients({ name = 'natmod', bufnr = bufnr })
