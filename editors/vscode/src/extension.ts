@@ -5,6 +5,7 @@
 // settings and the workspace's trust as initializationOptions, shows a status bar item and
 // offers a few commands. Nothing here runs make or a compiler itself.
 import * as vscode from 'vscode';
+import * as cp from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -287,6 +288,33 @@ function trackBuildsWithoutServerStatus() {
   ctx.subscriptions.push(mpy);
 }
 
+// ------------------------------------------------------------------------------ doctor
+/** `natmod-lsp doctor` for the active file's project (else the first workspace folder): what the
+ * build needs, arch by arch, in the output channel. Returns the exit code and the text. */
+async function doctor(extensionPath: string): Promise<{ exitCode: number; stdout: string }> {
+  const file = vscode.window.activeTextEditor?.document.uri;
+  const dir = (file?.scheme === 'file' ? projectDirOf(file.fsPath) : undefined)
+    ?? vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+  if (!dir) {
+    void vscode.window.showWarningMessage('natmod: open a natmod project first');
+    return { exitCode: 2, stdout: '' };
+  }
+  const args = ['doctor', dir];
+  for (const a of cfg().get<string[]>('makeArgs') ?? []) args.push('--var', a);
+  const server = resolveServer(extensionPath).command;
+  const r = await new Promise<{ exitCode: number; stdout: string }>((resolve) => {
+    cp.execFile(server, args, { timeout: 120000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 2) : 0;
+      resolve({ exitCode: code, stdout: `${stdout}${stderr}` });
+    });
+  });
+  output.appendLine(`$ ${server} ${args.join(' ')}`);
+  output.appendLine(r.stdout.trimEnd());
+  output.appendLine(`(exit ${r.exitCode}: ${['every arch can build', 'some arches can build', 'the project cannot build'][r.exitCode] ?? 'failed'})`);
+  output.show(true);
+  return r;
+}
+
 // ------------------------------------------------------------------------------ projects
 /** The natmod project directory of a file: the nearest Makefile upwards that includes dynruntime.mk. */
 function projectDirOf(file: string): string | undefined {
@@ -446,6 +474,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Natmod
   register('natmod.restartServer', restart);
   register('natmod.showOutput', () => output.show(true));
   register('natmod.statusMenu', statusMenu);
+  register('natmod.doctor', () => doctor(context.extensionPath));
 
   context.subscriptions.push(vscode.workspace.onDidChangeConfiguration((e) => {
     if (RESTART_SETTINGS.some((s) => e.affectsConfiguration(s))) { log('settings changed: restarting'); void restart(); }

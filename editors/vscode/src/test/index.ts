@@ -178,6 +178,15 @@ export async function run(): Promise<void> {
     assert.ok(await poll(readMpy), `${MODULE}.mpy not rebuilt within ${TIMEOUT_MS / 1000}s of natmod.rebuild`);
   });
 
+  await test('natmod.doctor runs natmod-lsp doctor for the project: make, MPY_DIR and x64 found', async () => {
+    const r = await vscode.commands.executeCommand<{ exitCode: number; stdout: string }>('natmod.doctor');
+    assert.ok(r, 'no result from natmod.doctor');
+    assert.ok(r.exitCode === 0 || r.exitCode === 1, `doctor exit ${r.exitCode}: ${r.stdout}`);
+    assert.match(r.stdout, /^MPY_DIR +\S+ \(MicroPython /m, r.stdout);
+    assert.match(r.stdout, /^x64 +/m, r.stdout);
+    assert.match(r.stdout, /GNU Make/, r.stdout);
+  });
+
   await test('natmod.runInMicroPython opens a micropython terminal for the module', async () => {
     await vscode.commands.executeCommand('natmod.runInMicroPython');
     const term = await poll(() => vscode.window.terminals.find((t) => t.name === `micropython: ${MODULE}`), Math.min(10000, TIMEOUT_MS));
