@@ -8,6 +8,11 @@
 //! name, and temporaries of live processes (a concurrent writer), are never touched. (A writer in
 //! another PID namespace sharing the directory would look dead; losing its temporary makes its
 //! rename fail, so the output still holds a complete file.)
+//!
+//! Outputs are not fsync'd, as make, gcc, ld and mpy_ld.py do not fsync theirs: the guarantee
+//! is against a writer that dies or is cancelled, and a concurrent reader (the rename is
+//! atomic), not against power loss, after which a rebuild makes them again. An fsync cost the
+//! editor 12 ms per file at p50 (20 ms at p95) on a busy disk, on every save.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -94,7 +99,6 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
             .create_new(true)
             .open(&tmp)?;
         f.write_all(bytes)?;
-        f.sync_all()?;
         drop(f);
         std::fs::rename(&tmp, path)
     })();
