@@ -393,7 +393,8 @@ impl Placer<'_, '_> {
     fn fallback(&mut self, e: &LinkError) {
         let (span, chain) = self.fallback_span(e);
         let mut message = e.to_string();
-        if let Some(c) = chain {
+        // The linker names the chain itself for some errors (`.data` of a pulled member).
+        if let Some(c) = chain.filter(|c| !message.contains(c.as_str())) {
             message.push_str(&format!(" (pulled in by {c})"));
         }
         if let Some(s) = &e.symbol {

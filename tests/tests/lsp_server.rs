@@ -13,8 +13,8 @@ use natmod_tests::lsp_scenario::{
     trusted_options,
 };
 use natmod_tests::{
-    copy_module, describe_output, mpy_dir, natmod_ld, natmod_lsp, repo_root, require_tool,
-    run_micropython,
+    copy_module, describe_output, mpy_dir, mpy_dir_newest, natmod_ld, natmod_lsp, repo_root,
+    require_tool, run_micropython,
 };
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -227,6 +227,43 @@ fn link_runtime_hint_and_code_action_fix_the_build() {
     );
     lsp.wait_clean(&c_file);
     assert!(dir.join("floatrt_nm.mpy").is_file());
+}
+
+/// A link error with no identifier in the project's C (a libm member's `.data`, pulled in by
+/// `acos`) sits on the call that pulled the member in, with the chain named once; never at
+/// `Makefile:1:1`.
+#[test]
+fn runtime_member_data_goes_to_the_call_that_pulled_it_in() {
+    require_tool("arm-none-eabi-gcc", "gcc-arm-none-eabi");
+    let dir = project("libm_data", "tests/fixtures/link_placement/libm_data");
+    let c_file = dir.join("trig.c");
+    // LINK_RUNTIME came after v1.23: the newest tree.
+    let mut lsp = start(&dir, trusted_options(&mpy_dir_newest(), 20));
+    lsp.open(&c_file, "c");
+    let done = lsp.wait_build(&dir);
+    assert!(done["errors"].as_u64().unwrap() > 0, "{done}");
+    let acos_line = line_of(&std::fs::read_to_string(&c_file).unwrap(), "acos(v)");
+    let data: Vec<(u64, String)> = errors(&lsp.diagnostics_for(&c_file))
+        .into_iter()
+        .map(|d| {
+            let line = d["range"]["start"]["line"].as_u64().unwrap();
+            (line, message(d).to_string())
+        })
+        .filter(|(_, m)| m.contains(".data non-empty"))
+        .collect();
+    assert_eq!(data.len(), 1, "{data:#?}\n{}", lsp.transcript());
+    let (line, msg) = &data[0];
+    assert_eq!(*line, acos_line, "{msg}");
+    assert!(
+        msg.contains("lib_a-s_lib_ver.o") && msg.contains("__fdlib_version"),
+        "{msg}"
+    );
+    assert_eq!(msg.matches("pulled in by acos").count(), 1, "{msg}");
+    assert!(
+        errors(&lsp.diagnostics_for(&dir.join("Makefile"))).is_empty(),
+        "{:#?}",
+        lsp.diagnostics_for(&dir.join("Makefile"))
+    );
 }
 
 #[test]
