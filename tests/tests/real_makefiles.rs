@@ -339,4 +339,21 @@ fn lookalike_variable_is_warned_with_a_rename() {
     let edit = action.to_string();
     assert!(edit.contains("\"newText\":\"LINK_RUNTIME\""), "{action}");
     assert_eq!(lsp.shutdown(), Some(0));
+
+    // Renamed, it is a variable v1.23's dynruntime.mk does not read at all: said so (the
+    // newest tree reads it, and says nothing).
+    std::fs::write(
+        &makefile,
+        text.replace("MICROPY_LINK_RUNTIME", "LINK_RUNTIME"),
+    )
+    .unwrap();
+    let (_, out) = check_build(&dir, &mpy_dir(), "x64", &vars(&m, "x64"));
+    let want = format!(
+        "Makefile:{}:1: warning: LINK_RUNTIME has no effect here: the py/dynruntime.mk of \
+         MicroPython 1.23.0 in MPY_DIR",
+        line + 1
+    );
+    assert!(out.contains(&want), "{out}");
+    let (_, out) = check_build(&dir, &mpy_dir_newest(), "x64", &vars(&m, "x64"));
+    assert!(!out.contains("LINK_RUNTIME"), "{out}");
 }

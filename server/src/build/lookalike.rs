@@ -1,6 +1,8 @@
 //! Variables that look like ones dynruntime.mk reads but are not (`MICROPY_LINK_RUNTIME = 1`
 //! where dynruntime.mk reads `LINK_RUNTIME`): a warning on the assignment naming the right
-//! variable, with a fix renaming it.
+//! variable, with a fix renaming it. And settings this tree's dynruntime.mk does not read
+//! (`LINK_RUNTIME = 1` with MicroPython 1.23, whose dynruntime.mk has no LINK_RUNTIME): a
+//! warning that the line has no effect there.
 
 use crate::diag::{span, Diag, Edit, FixIt};
 use crate::link_diagnostics::Severity;
@@ -102,12 +104,21 @@ pub fn check(p: &Project, makefile_text: &str) -> Vec<Diag> {
         .iter()
         .filter_map(|m| std::fs::read_to_string(m).ok())
         .collect();
+    // Only when make's own list of makefiles, with dynruntime.mk, could be read.
+    let knows_tree = texts.len() == p.makefiles.len()
+        && p.makefiles.iter().any(|m| m.ends_with("py/dynruntime.mk"));
     let mut out = Vec::new();
     for (i, line) in makefile_text.lines().enumerate() {
         let Some((col, name)) = assigned(line) else {
             continue;
         };
-        if READ.contains(&name) || used(name, &texts) {
+        if READ.contains(&name) {
+            if knows_tree && !used(name, &texts) {
+                out.push(unread_here(p, i, col, name));
+            }
+            continue;
+        }
+        if used(name, &texts) {
             continue;
         }
         let Some(right) = meant(name) else {
@@ -136,6 +147,29 @@ pub fn check(p: &Project, makefile_text: &str) -> Vec<Diag> {
     out
 }
 
+/// The warning for a dynruntime.mk setting that this tree's makefiles never read.
+fn unread_here(p: &Project, line: usize, col: usize, name: &str) -> Diag {
+    let tree = natmod_linker::dialect::read_version(&p.mpy_dir)
+        .map(|v| format!("MicroPython {v}"))
+        .unwrap_or_else(|| "the MicroPython tree".into());
+    Diag::new(
+        "natmod-lsp",
+        span(
+            &p.makefile,
+            line as u32,
+            col as u32,
+            (col + name.len()) as u32,
+        ),
+        Severity::Warning,
+        "unread-variable",
+        format!(
+            "{name} has no effect here: the py/dynruntime.mk of {tree} in MPY_DIR ({}) does not \
+             read it, nor does any makefile of this project (newer MicroPython trees read it)",
+            p.mpy_dir.display()
+        ),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,5 +195,35 @@ mod tests {
         );
         assert_eq!(d[2].inner.span.start.col, 7);
         assert!(d[0].inner.message.contains("did you mean LINK_RUNTIME?"));
+    }
+
+    #[test]
+    fn settings_the_tree_does_not_read_are_warned() {
+        let dir = std::env::temp_dir().join(format!("natmod-unread-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("py")).unwrap();
+        let dynruntime = dir.join("py/dynruntime.mk");
+        std::fs::write(
+            &dynruntime,
+            "CFLAGS += $(CFLAGS_EXTRA)\n$(BUILD)/x: $(SRC)\n",
+        )
+        .unwrap();
+        let mut p = Project::sample(&dir, &dir, &["a.c"]);
+        p.makefiles = vec![dir.join("Makefile"), dynruntime];
+        std::fs::write(&p.makefiles[0], "").unwrap();
+        let text = "SRC = a.c\nLINK_RUNTIME = 1\nCFLAGS_EXTRA = -O2\nARCH_FLAGS = x\n";
+        let d = check(&p, text);
+        let got: Vec<(u32, &str)> = d
+            .iter()
+            .map(|d| (d.inner.span.start.line, d.inner.code.as_str()))
+            .collect();
+        assert_eq!(got, vec![(1, "unread-variable"), (3, "unread-variable")]);
+        assert!(d[0]
+            .inner
+            .message
+            .starts_with("LINK_RUNTIME has no effect here"));
+        // Without make's list of makefiles nothing is said.
+        p.makefiles.clear();
+        assert!(check(&p, text).is_empty());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
