@@ -40,6 +40,11 @@ const MODULES: &[Module] = &[
         project: "mod",
         armv7m_vars: &[],
     },
+    Module {
+        rel: "tests/fixtures/real_makefiles/include_vars",
+        project: "mod",
+        armv7m_vars: &[],
+    },
     module("tests/fixtures/real_makefiles/names"),
     module("tests/fixtures/real_makefiles/autovars"),
     module("tests/fixtures/real_makefiles/gated"),

@@ -4,6 +4,7 @@
 //! This only looks for include lines (a cheap filter for the workspace walk); what the
 //! Makefile means is always asked of GNU make.
 
+use super::include_vars::{Vars, UNKNOWN};
 use std::path::{Path, PathBuf};
 
 /// Makefile names GNU make tries, in its order.
@@ -38,9 +39,9 @@ pub fn includes_dynruntime(text: &str) -> bool {
 }
 
 /// Whether the makefile `path` includes dynruntime.mk, itself or through the makefiles it
-/// includes by a plain path (relative to `dir`, where make runs), up to
-/// [`MAX_INCLUDE_DEPTH`] deep.
-fn reaches_dynruntime(path: &Path, dir: &Path, depth: usize) -> bool {
+/// includes (relative to `dir`, where make runs), up to [`MAX_INCLUDE_DEPTH`] deep. Include
+/// operands with variables are expanded from the chain's own assignments ([`Vars`]).
+fn reaches_dynruntime(path: &Path, dir: &Path, depth: usize, vars: &mut Vars) -> bool {
     let Ok(bytes) = std::fs::read(path) else {
         return false;
     };
@@ -48,13 +49,23 @@ fn reaches_dynruntime(path: &Path, dir: &Path, depth: usize) -> bool {
     if includes_dynruntime(&text) {
         return true;
     }
-    depth < MAX_INCLUDE_DEPTH
-        && include_operands(&text)
-            .flat_map(str::split_whitespace)
-            .filter(|f| !f.contains('$'))
-            .map(|f| dir.join(f))
-            .filter(|f| f.is_file())
-            .any(|f| reaches_dynruntime(&f, dir, depth + 1))
+    vars.record(&text);
+    if depth >= MAX_INCLUDE_DEPTH {
+        return false;
+    }
+    let operands: Vec<String> = include_operands(&text)
+        .map(|o| vars.expand(o, path, dir))
+        .collect();
+    if operands.iter().any(|o| o.contains("dynruntime.mk")) {
+        return true;
+    }
+    operands
+        .iter()
+        .flat_map(|o| o.split_whitespace())
+        .filter(|f| !f.contains(UNKNOWN))
+        .map(|f| dir.join(f))
+        .filter(|f| f.is_file())
+        .any(|f| reaches_dynruntime(&f, dir, depth + 1, vars))
 }
 
 /// The Makefile GNU make would read in `dir`, if `dir` is a natmod project.
@@ -63,7 +74,7 @@ pub fn natmod_makefile(dir: &Path) -> Option<PathBuf> {
         .iter()
         .map(|n| dir.join(n))
         .find(|p| p.is_file())?;
-    reaches_dynruntime(&mf, dir, 0).then_some(mf)
+    reaches_dynruntime(&mf, dir, 0, &mut Vars::default()).then_some(mf)
 }
 
 /// The natmod Makefile of the nearest project directory holding `file`.
@@ -155,6 +166,25 @@ mod tests {
             Some(root.join("mod/Makefile"))
         );
         assert_eq!(natmod_makefile(&root.join("other")), None);
+        // Through variables: TOP set in the Makefile, DYN naming dynruntime.mk behind MPY_DIR
+        // (from the environment), the makefile's own directory.
+        std::fs::create_dir_all(root.join("vars")).unwrap();
+        std::fs::write(
+            root.join("natmod.mk"),
+            "DYN = $(MPY_DIR)/py/dynruntime.mk\ninclude $(DYN)\n",
+        )
+        .unwrap();
+        std::fs::write(
+            root.join("vars/Makefile"),
+            "TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))/..)\ninclude $(TOP)/natmod.mk\n",
+        )
+        .unwrap();
+        assert_eq!(
+            natmod_makefile(&root.join("vars")),
+            Some(root.join("vars/Makefile"))
+        );
+        std::fs::write(root.join("vars/Makefile"), "include $(NOWHERE)/natmod.mk\n").unwrap();
+        assert_eq!(natmod_makefile(&root.join("vars")), None);
         std::fs::remove_dir_all(&root).unwrap();
     }
 

@@ -3,6 +3,7 @@
 //! compiler) come back as [`SetupProblem`]s placed on a Makefile line.
 
 pub mod discover;
+pub mod include_vars;
 pub mod makefile;
 pub mod plan;
 pub mod shell_words;
