@@ -1,8 +1,11 @@
 //! `natmod-lsp board` against emulated MicroPython boards (QEMU MPS2_AN385: Cortex-M3, and
 //! VIRT_RV32: rv32imc with Zba and Zcmp, built from the newest MicroPython snapshot): board
 //! info, the compatibility check (each refusal also confirmed by the board's own loader),
-//! running the bundled factorial example from RAM, timeouts, a board killed mid-transfer and a
-//! port with nothing behind it.
+//! running the bundled factorial example from RAM, the time from the command to the first
+//! output, a run past its timeout stopped by Ctrl-C (the board answers afterwards), deploying
+//! to a RAM filesystem mounted on the board first (the QEMU firmwares have no writable
+//! filesystem: a plain deploy is a clear error) and importing from it, a board killed
+//! mid-transfer and a port with nothing behind it.
 //!
 //! Needs the firmwares (`bash scripts/emulated-tests.sh --build-only`), QEMU >= 8
 //! (bookworm-backports), make, arm-none-eabi-gcc and riscv64-unknown-elf-gcc.
@@ -410,17 +413,211 @@ fn a_run_past_its_timeout_returns_and_deploy_without_a_filesystem_says_so() {
     );
     assert_eq!(out.status.code(), Some(1), "{}", describe_output(&out));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "go\n");
+    // The emulated firmware reads Ctrl-C while code runs (scripts/emu-firmware/ctrl_c_hook.h);
+    // without it the message is "did not stop on Ctrl-C" and the board answers nothing more.
     assert!(
-        stderr(&out).contains("ran longer than 1 s"),
-        "{}",
+        stderr(&out).contains("ran longer than 1 s")
+            && stderr(&out).contains("was interrupted (Ctrl-C)"),
+        "(a firmware built before the Ctrl-C hook? rebuild it with \
+         `bash scripts/emulated-tests.sh --build-only`)\n{}",
         describe_output(&out)
     );
     assert!(took < Duration::from_secs(8), "took {took:?}");
-    drop(b);
+    println!(
+        "run past a 1 s timeout: clear error after {} ms",
+        took.as_millis()
+    );
+    // Ctrl-C stopped the loop: the same board answers a second command.
+    let (out, took) = board(&["info", "--port", &b.pty], LIMIT);
+    assert!(out.status.success(), "{}", describe_output(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("qemu · armv7em · mpy 6.3\n"),
+        "{}",
+        describe_output(&out)
+    );
+    assert!(
+        took < Duration::from_secs(8),
+        "info after the timeout took {took:?}"
+    );
     // The QEMU firmware has no writable filesystem.
-    let b = start("MPS2_AN385");
     let (out, _) = board(&["deploy", "--port", &b.pty, "--mpy", m], LIMIT);
     assert_fails(&out, 2, "cannot write /lib/factorial_nm.mpy on the board");
+}
+
+/// A writable filesystem in the board's RAM (the QEMU firmwares have none): files are
+/// bytearrays in a dict, with what `deploy` and `import` use (mkdir, open, write, rename, stat,
+/// listdir), mounted at `/ram`.
+const RAM_VFS: &str = "import io, os, vfs
+class RamFile(io.IOBase):
+    def __init__(s, b):
+        s.b = b
+        s.o = 0
+    def write(s, d):
+        s.b.extend(d)
+        return len(d)
+    def readinto(s, buf):
+        n = min(len(buf), len(s.b) - s.o)
+        buf[:n] = memoryview(s.b)[s.o:s.o + n]
+        s.o += n
+        return n
+    def read(s):
+        s.o = len(s.b)
+        return bytes(s.b)
+    def ioctl(s, req, arg):
+        return 0 if req == 4 else -1
+    def close(s):
+        pass
+class RamFs:
+    def __init__(s):
+        s.files = {}
+    def mount(s, ro, mkfs):
+        pass
+    def umount(s):
+        pass
+    def chdir(s, p):
+        pass
+    def mkdir(s, p):
+        raise OSError(17)
+    def ilistdir(s, p):
+        return iter([(n, 0x8000, 0, len(b)) for n, b in s.files.items()])
+    def rename(s, a, b):
+        s.files[b.lstrip('/')] = s.files.pop(a.lstrip('/'))
+    def stat(s, p):
+        p = p.lstrip('/')
+        if p == '':
+            return (0x4000, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        if p not in s.files:
+            raise OSError(2)
+        return (0x8000, 0, 0, 0, 0, 0, len(s.files[p]), 0, 0, 0)
+    def open(s, p, mode):
+        p = p.lstrip('/')
+        if 'w' in mode:
+            s.files[p] = bytearray()
+        elif p not in s.files:
+            raise OSError(2)
+        return RamFile(s.files[p])
+vfs.mount(RamFs(), '/ram')
+";
+
+/// Runs `code` on the board in the raw REPL without a soft reset (what it sets up stays) and
+/// returns what it printed.
+fn on_board(pty: &str, code: &str) -> String {
+    use ::natmod_lsp::board::repl::RawRepl;
+    let mut r = RawRepl::open(pty, 115_200).unwrap_or_else(|e| panic!("open {pty}: {e}"));
+    r.enter(false)
+        .unwrap_or_else(|e| panic!("raw REPL on {pty}: {e}"));
+    let out = r
+        .eval(code, Duration::from_secs(10))
+        .unwrap_or_else(|e| panic!("on the board: {e}\n{code}"));
+    r.exit().unwrap();
+    out.replace('\r', "")
+}
+
+#[test]
+fn deploy_writes_the_module_to_a_ram_filesystem_and_it_imports_from_there() {
+    let mpy = factorial("board_deploy", "armv7m", &[]);
+    let m = mpy.to_str().unwrap();
+    let bytes = std::fs::read(&mpy).unwrap();
+    let sum: u64 = bytes.iter().map(|&b| u64::from(b)).sum();
+    let b = start("MPS2_AN385");
+    on_board(&b.pty, RAM_VFS);
+    let deploy = |extra: &[&str]| {
+        let mut args = vec!["deploy", "--port", &b.pty, "--mpy", m, "--dir", "/ram"];
+        args.extend_from_slice(extra);
+        board(&args, LIMIT).0
+    };
+    let (out, took) = {
+        let t = Instant::now();
+        (deploy(&["--no-reset"]), t.elapsed())
+    };
+    assert!(out.status.success(), "{}", describe_output(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!(
+            "{m}: {} bytes written to /ram/factorial_nm.mpy\n",
+            bytes.len()
+        )
+    );
+    println!("deploy of {} bytes: {} ms", bytes.len(), took.as_millis());
+    // Only the module is there (the temporary name was renamed), byte for byte, and it imports.
+    let said = on_board(
+        &b.pty,
+        "import os, sys\nprint(os.listdir('/ram'))\nd = open('/ram/factorial_nm.mpy', 'rb').read()\n\
+         print(len(d), sum(d))\nsys.path.insert(0, '/ram')\nimport factorial_nm\n\
+         print(factorial_nm.factorial(20))",
+    );
+    assert_eq!(
+        said,
+        format!(
+            "['factorial_nm.mpy']\n{} {sum}\n{FACTORIAL_20}\n",
+            bytes.len()
+        )
+    );
+    // Without --no-reset the soft reset unmounts the RAM filesystem first: a clear error.
+    let out = deploy(&[]);
+    assert_fails(&out, 2, "cannot write /ram/factorial_nm.mpy on the board");
+}
+
+/// Runs `natmod-lsp board run` and returns the time from the spawn to the first byte on stdout,
+/// and the whole output.
+fn time_to_first_output(args: &[&str]) -> (Duration, String) {
+    use std::io::Read;
+    let bin = natmod_lsp();
+    let t = Instant::now();
+    let mut child = Command::new(bin)
+        .arg("board")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 1];
+    let n = stdout.read(&mut first).unwrap();
+    let took = t.elapsed();
+    let mut rest = Vec::new();
+    stdout.read_to_end(&mut rest).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(n == 1 && out.status.success(), "{}", describe_output(&out));
+    let mut all = first.to_vec();
+    all.extend(rest);
+    (took, String::from_utf8_lossy(&all).into_owned())
+}
+
+#[test]
+fn command_to_first_output_of_run_on_armv7m_and_rv32imc_boards() {
+    const RUNS: usize = 5;
+    for (name, arch) in [("MPS2_AN385", "armv7m"), ("VIRT_RV32", "rv32imc")] {
+        let mpy = factorial("board_first_output", arch, &[]);
+        let b = start(name);
+        let mut times: Vec<Duration> = (0..RUNS)
+            .map(|_| {
+                let (took, out) = time_to_first_output(&[
+                    "run",
+                    "--port",
+                    &b.pty,
+                    "--mpy",
+                    mpy.to_str().unwrap(),
+                    "-c",
+                    "print(factorial_nm.factorial(20))",
+                ]);
+                assert_eq!(out, format!("{FACTORIAL_20}\n"));
+                took
+            })
+            .collect();
+        times.sort();
+        let median = times[RUNS / 2];
+        println!(
+            "{name} {arch}: command to first output, median of {RUNS}: {} ms (all: {:?} ms)",
+            median.as_millis(),
+            times.iter().map(Duration::as_millis).collect::<Vec<_>>()
+        );
+        // Loose bound for a loaded 2-core machine; the numbers above are the measurement.
+        assert!(
+            median < Duration::from_secs(10),
+            "{name}: median {median:?}"
+        );
+    }
 }
 
 #[test]
