@@ -5,23 +5,15 @@
 -- env: NATMOD_PLUGIN_DIR, NATMOD_LSP_CMD, NATMOD_WS (the example's copy), MPY_DIR (the newest
 -- tree: the firmware's), NATMOD_TEST_BOARD_PORT (the board's pty), NATMOD_TEST_TIMEOUT (s).
 -- Prints "ok - ..." / "not ok - ..." per test and "N passed, N failed"; exit status 1 on failure.
-local function out(s) io.stdout:write(s .. '\n') end
+local H = dofile(vim.fs.joinpath(vim.fs.dirname(debug.getinfo(1, 'S').source:sub(2)), 'nvim_harness.lua'))
+local out, test = H.out, H.test
 local env = vim.env
 local timeout = tonumber(env.NATMOD_TEST_TIMEOUT or '60') * 1000
 local ws, port = env.NATMOD_WS, env.NATMOD_TEST_BOARD_PORT
 local module = 'factorial_nm'
 local cfile, mpy, makefile = ws .. '/factorial.c', ws .. '/' .. module .. '.mpy', ws .. '/Makefile'
 local FACTORIAL_20 = '2432902008176640000'
-local passed, failed = 0, 0
 local said = {} -- every vim.notify message
-
-local function test(name, fn)
-  local t0 = vim.uv.hrtime()
-  local ok, err = pcall(fn)
-  local ms = math.floor((vim.uv.hrtime() - t0) / 1e6)
-  if ok then passed = passed + 1; out(string.format('ok - %s (%d ms)', name, ms))
-  else failed = failed + 1; out(string.format('not ok - %s (%d ms)\n    %s', name, ms, tostring(err))) end
-end
 
 --- The .mpy's arch code (header byte 2 >> 2), nil while there is no .mpy.
 local function mpy_arch()
@@ -142,14 +134,4 @@ local function run()
   end)
 end
 
-vim.api.nvim_create_autocmd('VimEnter', {
-  once = true,
-  nested = true,
-  callback = function()
-    local ok, err = pcall(run)
-    if not ok then failed = failed + 1; out('not ok - harness: ' .. tostring(err)) end
-    out(string.format('%d passed, %d failed', passed, failed))
-    for _, c in ipairs(vim.lsp.get_clients()) do c:stop(true) end
-    vim.cmd(failed == 0 and passed > 0 and 'qall!' or 'cquit 1')
-  end,
-})
+H.run_on_enter(run)

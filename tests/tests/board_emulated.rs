@@ -17,7 +17,7 @@ use natmod_tests::{
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 const FACTORIAL_20: &str = "2432902008176640000";
@@ -59,17 +59,24 @@ fn patched(mpy: &Path, name: &str, patch: impl Fn(&mut Vec<u8>)) -> PathBuf {
     p
 }
 
-/// Runs `natmod-lsp board ARGS`, killing it if it runs longer than `limit`.
-fn board(args: &[&str], limit: Duration) -> (Output, Duration) {
-    let bin = natmod_lsp(); // (built on first use: not part of the time limit)
+/// Starts `natmod-lsp board ARGS` with stdout and stderr piped; returns it and when it started
+/// (the binary is built on first use, before the clock starts).
+fn spawn_board(args: &[&str]) -> (Child, Instant) {
+    let bin = natmod_lsp();
     let t = Instant::now();
-    let mut child = Command::new(bin)
+    let child = Command::new(bin)
         .arg("board")
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    (child, t)
+}
+
+/// Runs `natmod-lsp board ARGS`, killing it if it runs longer than `limit`.
+fn board(args: &[&str], limit: Duration) -> (Output, Duration) {
+    let (mut child, t) = spawn_board(args);
     while child.try_wait().unwrap().is_none() {
         if t.elapsed() > limit {
             let _ = child.kill();
@@ -326,24 +333,17 @@ fn a_board_killed_mid_transfer_is_a_clear_error() {
     let big = patched(&mpy, "big", |b| {
         b.extend(std::iter::repeat_n(0x5a, 100_000))
     });
-    let bin = natmod_lsp();
     let mut b = start("MPS2_AN385");
-    let t = Instant::now();
-    let mut child = Command::new(bin)
-        .args([
-            "board",
-            "run",
-            "-v",
-            "--port",
-            &b.pty,
-            "--mpy",
-            big.to_str().unwrap(),
-        ])
-        .args(["-c", "print(1)"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let (mut child, t) = spawn_board(&[
+        "run",
+        "-v",
+        "--port",
+        &b.pty,
+        "--mpy",
+        big.to_str().unwrap(),
+        "-c",
+        "print(1)",
+    ]);
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let mut seen = Vec::new();
     for line in lines.by_ref().map_while(Result::ok) {
@@ -444,38 +444,22 @@ fn a_run_past_its_timeout_returns_and_deploy_without_a_filesystem_says_so() {
     assert_fails(&out, 2, "cannot write /lib/factorial_nm.mpy on the board");
 }
 
-/// A writable filesystem in the board's RAM (the QEMU firmwares have none): files are
-/// bytearrays in a dict, with what `deploy` and `import` use (mkdir, open, write, rename, stat,
-/// listdir), mounted at `/ram`.
-const RAM_VFS: &str = "import io, os, vfs
-class RamFile(io.IOBase):
-    def __init__(s, b):
-        s.b = b
-        s.o = 0
+/// A writable filesystem in the board's RAM (the QEMU firmwares have none), mounted at `/ram`:
+/// files are bytearrays in a dict, with what `deploy` and `import` use (mkdir, open, write,
+/// rename, stat, listdir); it extends the read-only classes of `run`'s RAM filesystem
+/// ([`natmod_lsp::board::ramfs::FS_CLASSES`], sent first).
+const RAM_VFS: &str = "class RamFile(_NmFile):
     def write(s, d):
         s.b.extend(d)
         return len(d)
-    def readinto(s, buf):
-        n = min(len(buf), len(s.b) - s.o)
-        buf[:n] = memoryview(s.b)[s.o:s.o + n]
-        s.o += n
-        return n
     def read(s):
         s.o = len(s.b)
         return bytes(s.b)
-    def ioctl(s, req, arg):
-        return 0 if req == 4 else -1
     def close(s):
         pass
-class RamFs:
+class RamFs(_NmFs):
     def __init__(s):
         s.files = {}
-    def mount(s, ro, mkfs):
-        pass
-    def umount(s):
-        pass
-    def chdir(s, p):
-        pass
     def mkdir(s, p):
         raise OSError(17)
     def ilistdir(s, p):
@@ -520,7 +504,10 @@ fn deploy_writes_the_module_to_a_ram_filesystem_and_it_imports_from_there() {
     let bytes = std::fs::read(&mpy).unwrap();
     let sum: u64 = bytes.iter().map(|&b| u64::from(b)).sum();
     let b = start("MPS2_AN385");
-    on_board(&b.pty, RAM_VFS);
+    on_board(
+        &b.pty,
+        &format!("{}{RAM_VFS}", ::natmod_lsp::board::ramfs::FS_CLASSES),
+    );
     let deploy = |extra: &[&str]| {
         let mut args = vec!["deploy", "--port", &b.pty, "--mpy", m, "--dir", "/ram"];
         args.extend_from_slice(extra);
@@ -562,15 +549,7 @@ fn deploy_writes_the_module_to_a_ram_filesystem_and_it_imports_from_there() {
 /// and the whole output.
 fn time_to_first_output(args: &[&str]) -> (Duration, String) {
     use std::io::Read;
-    let bin = natmod_lsp();
-    let t = Instant::now();
-    let mut child = Command::new(bin)
-        .arg("board")
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let (mut child, t) = spawn_board(args);
     let mut stdout = child.stdout.take().unwrap();
     let mut first = [0u8; 1];
     let n = stdout.read(&mut first).unwrap();

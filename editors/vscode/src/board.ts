@@ -44,6 +44,11 @@ export function statusText(): string {
   return `$(plug) ${summary ?? `${path.basename(p)} (board not read yet)`}`;
 }
 
+/** What the board's status bar item shows now ('' while hidden). */
+export function shownText(): string {
+  return port() ? item?.text ?? '' : '';
+}
+
 function update() {
   item.text = statusText();
   item.tooltip = `natmod board on ${port() ?? '(no port)'}\nClick for the board commands`;

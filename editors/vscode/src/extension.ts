@@ -52,7 +52,7 @@ export interface NatmodApi {
   initializationOptions(): Record<string, unknown>;
   restart(): Promise<void>;
   lastStartError(): string | undefined;
-  /** The board's status bar text ('' while no board is picked). */
+  /** The text of the board's status bar item ('' while no board is picked: hidden). */
   boardStatusText(): string;
   /** The picked board's port, if any. */
   boardPort(): string | undefined;
@@ -505,7 +505,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Natmod
     initializationOptions,
     restart,
     lastStartError: () => startError,
-    boardStatusText: board.statusText,
+    boardStatusText: board.shownText,
     boardPort: board.port,
   };
 }
