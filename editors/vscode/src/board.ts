@@ -97,7 +97,7 @@ export async function pick(given?: string): Promise<string | undefined> {
     const c = running();
     let ports: PortInfo[] = [];
     if (c) {
-      const r = await c.sendRequest<PortInfo[] | { error: string }>('natmod/boardPorts', null);
+      const r = await c.sendRequest<PortInfo[] | { error: string }>('natmod/boardPorts');
       if (Array.isArray(r)) ports = r; else host.log(`boardPorts: ${r.error}`);
     }
     ports.sort((a, b) => Number(!!b.hint) - Number(!!a.hint) || a.port.localeCompare(b.port));
