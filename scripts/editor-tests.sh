@@ -18,6 +18,9 @@
 #                     Problems panel shows the diagnostic; prints the screenshot path
 #   vscode-trust      same .vsix, workspace trust on: Restricted Mode builds nothing; granting
 #                     trust restarts the server and the diagnostic appears (two screenshots)
+#   vscode-board-ui   same .vsix and an emulated board: the Command Palette's "Natmod: Board: pick
+#                     the serial port" → "Another path…" → the pty; the status bar item shows the
+#                     board; "Board: run the current .py" prints factorial(20) in the output panel
 #   nvim              headless Neovim with editors/nvim: diagnostic, completion, :w rebuilds,
 #                     statusline, :NatmodRebuild, :NatmodArch
 #   nvim-board        headless Neovim and the same emulated board: :NatmodBoard pick/info/check/run,

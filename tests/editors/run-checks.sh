@@ -218,7 +218,26 @@ check_vscode() {
         else trc=1; fi
     fi
     record vscode-trust "$trc" "(screenshots: $runs/vscode-trust-untrusted.png, $runs/vscode-trust-trusted.png)"
-    finish_run "$run" "$((rc + trc))"
+
+    lap "vscode: board UI (same .vsix): pick the emulated board's pty from the Command Palette, status bar, run a .py"
+    local brc=$rc brun="$run/board-ui"
+    if [ $rc = 0 ]; then
+        mkdir -p "$brun"; cp -r "$root/examples/factorial" "$brun/ws"; rm -rf "$brun/ws/"build* "$brun/ws/"*.mpy
+        printf 'import factorial_nm\nprint(factorial_nm.factorial(20))\n' > "$brun/ws/try_board.py"
+        workspace_settings "$brun/ws" "" armv7m "$root/target/mpy-dir/newest"
+        mkdir -p "$brun/data"; ln -s "$run/ext" "$brun/ext"
+        port="$(free_port)"
+        if ! board_start; then brc=1
+        elif cs_start "$brun" "$port" "$brun/ws"; then
+            timeout 300 node "$harness/vscode/drive-board-ui.js" "http://127.0.0.1:$port/?folder=$brun/ws" "$brun/ws" \
+                "$board_pty" "$runs/vscode-board" 2>&1 | tee "$brun/board-ui.log" | sed 's/^/   | /' || true
+            cs_stop
+            grep -q '^PASS$' "$brun/board-ui.log" || brc=1
+        else brc=1; fi
+        board_stop
+    fi
+    record vscode-board-ui "$brc" "(${board_error:-screenshots: $runs/vscode-board-status.png, $runs/vscode-board-run.png})"
+    finish_run "$run" "$((rc + trc + brc))"
 }
 
 # ---------------------------------------------------------------------------------- Neovim
