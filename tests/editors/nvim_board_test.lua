@@ -78,12 +78,27 @@ local function run()
     if not ok then error(err, 0) end
   end)
 
-  test(':NatmodBoard pick PORT reads the board: the statusline shows "qemu · armv7em · mpy 6.3"', function()
+  test(':NatmodBoard pick lists the ports (vim.ui.select), takes a typed path, and the statusline shows "qemu · armv7em · mpy 6.3"', function()
     assert(shown() == '', 'statusline before any pick: ' .. shown())
-    board_cmd('pick ' .. port, 'info')
+    local select, input, items = vim.ui.select, vim.ui.input, nil
+    vim.ui.select = function(list, opts, choose)
+      items = vim.tbl_map(opts.format_item, list)
+      choose(list[#list])
+    end
+    vim.ui.input = function(_, done) done(port) end
+    local ok, err = pcall(board_cmd, 'pick', 'info')
+    vim.ui.select, vim.ui.input = select, input
+    if not ok then error(err, 0) end
+    assert(items and items[#items] == 'another path…', 'choices: ' .. vim.inspect(items))
     assert(board.state.port == port, 'port ' .. tostring(board.state.port))
     assert(shown() == 'qemu · armv7em · mpy 6.3', 'statusline: ' .. shown())
-    out('    statusline: ' .. shown())
+    out(string.format('    %d choices (%s); statusline: %s', #items, table.concat(items, ' | '), shown()))
+  end)
+
+  test(':NatmodBoard pick PORT reads the board again', function()
+    board.state.summary = nil
+    board_cmd('pick ' .. port, 'info')
+    assert(shown() == 'qemu · armv7em · mpy 6.3', 'statusline: ' .. shown())
   end)
 
   test(':NatmodBoard check: the armv7m module loads, no diagnostic on the Makefile', function()
