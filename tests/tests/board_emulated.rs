@@ -497,6 +497,14 @@ fn on_board(pty: &str, code: &str) -> String {
     out.replace('\r', "")
 }
 
+/// Mounts [`RAM_VFS`] at `/ram` on the board.
+fn mount_ram_vfs(pty: &str) {
+    on_board(
+        pty,
+        &format!("{}{RAM_VFS}", ::natmod_lsp::board::ramfs::FS_CLASSES),
+    );
+}
+
 #[test]
 fn deploy_writes_the_module_to_a_ram_filesystem_and_it_imports_from_there() {
     let mpy = factorial("board_deploy", "armv7m", &[]);
@@ -504,10 +512,7 @@ fn deploy_writes_the_module_to_a_ram_filesystem_and_it_imports_from_there() {
     let bytes = std::fs::read(&mpy).unwrap();
     let sum: u64 = bytes.iter().map(|&b| u64::from(b)).sum();
     let b = start("MPS2_AN385");
-    on_board(
-        &b.pty,
-        &format!("{}{RAM_VFS}", ::natmod_lsp::board::ramfs::FS_CLASSES),
-    );
+    mount_ram_vfs(&b.pty);
     let deploy = |extra: &[&str]| {
         let mut args = vec!["deploy", "--port", &b.pty, "--mpy", m, "--dir", "/ram"];
         args.extend_from_slice(extra);
@@ -656,6 +661,27 @@ fn lsp_board_requests_and_commands_on_the_armv7m_board() {
             .as_str()
             .is_some_and(|m| m.contains("cannot write /lib")),
         "{deploy}"
+    );
+    // With a RAM filesystem mounted by hand, noReset keeps it and the deploy lands there.
+    mount_ram_vfs(&b.pty);
+    let deploy = lsp.request(
+        "workspace/executeCommand",
+        serde_json::json!({"command": "natmod.boardDeploy",
+            "arguments": [{"port": b.pty, "dir": "/ram", "noReset": true}]}),
+    );
+    assert_eq!(
+        deploy["result"]["path"], "/ram/factorial_nm.mpy",
+        "{deploy}"
+    );
+    let size = std::fs::metadata(dir.join("factorial_nm.mpy"))
+        .unwrap()
+        .len();
+    assert_eq!(
+        on_board(
+            &b.pty,
+            "import os\nprint(os.stat('/ram/factorial_nm.mpy')[6])"
+        ),
+        format!("{size}\n")
     );
     assert_eq!(lsp.shutdown(), Some(0));
 }
