@@ -91,6 +91,12 @@ fn board(args: &[&str], limit: Duration) -> (Output, Duration) {
     (child.wait_with_output().unwrap(), t.elapsed())
 }
 
+/// The arguments of `board run` of `code` with the module `mpy` on the board at `pty`.
+fn run_code<'a>(pty: &'a str, mpy: &'a Path, code: &'a str) -> Vec<&'a str> {
+    let mpy = mpy.to_str().expect("a UTF-8 scratch path");
+    vec!["run", "--port", pty, "--mpy", mpy, "-c", code]
+}
+
 fn json(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("not JSON ({e})\n{}", describe_output(out)))
@@ -153,15 +159,11 @@ fn run_prints_factorial_on_both_boards() {
         let mpy = factorial("board_run", arch, &[]);
         let b = start(name);
         let (out, took) = board(
-            &[
-                "run",
-                "--port",
+            &run_code(
                 &b.pty,
-                "--mpy",
-                mpy.to_str().unwrap(),
-                "-c",
+                &mpy,
                 "print(factorial_nm.factorial(20))\nprint(factorial_nm.fib(90))",
-            ],
+            ),
             LIMIT,
         );
         assert!(
@@ -576,15 +578,11 @@ fn command_to_first_output_of_run_on_armv7m_and_rv32imc_boards() {
         let b = start(name);
         let mut times: Vec<Duration> = (0..RUNS)
             .map(|_| {
-                let (took, out) = time_to_first_output(&[
-                    "run",
-                    "--port",
+                let (took, out) = time_to_first_output(&run_code(
                     &b.pty,
-                    "--mpy",
-                    mpy.to_str().unwrap(),
-                    "-c",
+                    &mpy,
                     "print(factorial_nm.factorial(20))",
-                ]);
+                ));
                 assert_eq!(out, format!("{FACTORIAL_20}\n"));
                 took
             })
