@@ -10,13 +10,21 @@
 #
 # Checks (each prints PASS/FAIL; the last line is "editor-tests: N passed, N failed"):
 #   vscode-exttests   the extension's own tests (editors/vscode/src/test) in the extension host
+#   vscode-board      the extension's board tests (src/test/board.ts) with an emulated board
+#                     (QEMU MPS2_AN385 on a pty, scripts/emu-board.sh): status bar, check with the
+#                     mismatch on the Makefile's ARCH line, run a .py on the board
 #   vscode-negative   the same tests against tests/editors/silent_lsp.py: must FAIL
 #   vscode-ui         the packed .vsix (server bundled in bin/) installed into code-server; the
 #                     Problems panel shows the diagnostic; prints the screenshot path
 #   vscode-trust      same .vsix, workspace trust on: Restricted Mode builds nothing; granting
 #                     trust restarts the server and the diagnostic appears (two screenshots)
+#   vscode-board-ui   same .vsix and an emulated board: the Command Palette's "Natmod: Board: pick
+#                     the serial port" → "Another path…" → the pty; the status bar item shows the
+#                     board; "Board: run the current .py" prints factorial(20) in the output panel
 #   nvim              headless Neovim with editors/nvim: diagnostic, completion, :w rebuilds,
 #                     statusline, :NatmodRebuild, :NatmodArch
+#   nvim-board        headless Neovim and the same emulated board: :NatmodBoard pick/info/check/run,
+#                     the board in the statusline, the mismatch on the Makefile's ARCH line
 #   nvim-untrusted    without `trusted = true` a save builds nothing
 #   nvim-negative     the nvim test against silent_lsp.py: must FAIL
 #
@@ -27,7 +35,9 @@
 #   EDITOR_TESTS_TIMEOUT=seconds   per server wait inside the tests (default 60)
 #
 # Everything downloaded lives in target/editor-tools/ (npm, venv) and editors/vscode/node_modules;
-# apt packages: chromium, libkrb5-dev, ripgrep (+ make/gcc for the example). Needs root for apt,
+# apt packages: chromium, libkrb5-dev, ripgrep (+ make/gcc for the example). The board checks
+# need QEMU, gcc-arm-none-eabi and the firmware of `scripts/emulated-tests.sh --build-only`
+# (a check fails naming what is missing). Needs root for apt,
 # node 20 + npm, python3 with venv. Registries only: no other downloads.
 set -euo pipefail
 
@@ -123,7 +133,9 @@ setup_extension() {
 }
 
 setup_mpy_dir() {
-    [ -f "$root/target/mpy-dir/micropython/py/dynruntime.mk" ] || bash "$root/scripts/provision-mpy-dir.sh"
+    # (newest: the tree the emulated boards' firmware is built from, for the board checks)
+    [ -f "$root/target/mpy-dir/micropython/py/dynruntime.mk" ] && [ -f "$root/target/mpy-dir/newest/py/dynruntime.mk" ] \
+        || bash "$root/scripts/provision-mpy-dir.sh"
 }
 
 setup_server() {

@@ -174,9 +174,13 @@ build_firmware() {
             || die "building the 32-bit unix port failed; last lines of $log:$(echo; tail -n 20 "$log")"
         install -D -m 755 "$tree/ports/unix/build-x86/micropython" "$fwdir/unix-x86/micropython"
     else
-        make -C "$tree/ports/qemu" -j"$JOBS" BOARD="$board" "${extra[@]}" >"$log" 2>&1 \
+        # The firmware reads Ctrl-C while Python code runs, as real ports do (a VM hook on the
+        # UART: emu-firmware/ctrl_c_hook.h), so a board run past its timeout can be stopped.
+        # Its own build directory: make does not rebuild objects when only CFLAGS change.
+        make -C "$tree/ports/qemu" -j"$JOBS" BOARD="$board" BUILD="build-$board-ctrlc" "${extra[@]}" \
+            CFLAGS_EXTRA="-include $root/scripts/emu-firmware/ctrl_c_hook.h" >"$log" 2>&1 \
             || die "building $board firmware failed; last lines of $log:$(echo; tail -n 20 "$log")"
-        install -D -m 644 "$tree/ports/qemu/build-$board/firmware.elf" "$fwdir/$board/firmware.elf"
+        install -D -m 644 "$tree/ports/qemu/build-$board-ctrlc/firmware.elf" "$fwdir/$board/firmware.elf"
     fi
     say "firmware $board: $(( $(date +%s) - t0 )) s"
 }

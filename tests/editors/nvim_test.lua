@@ -4,21 +4,13 @@
 -- env: NATMOD_PLUGIN_DIR (editors/nvim), NATMOD_LSP_CMD (server executable), NATMOD_WS (the
 -- fixture copy), MPY_DIR, NATMOD_TEST_MODE (trusted | untrusted), NATMOD_TEST_TIMEOUT (s).
 -- Prints "ok - ..." / "not ok - ..." per test and "N passed, N failed"; exit status 1 on failure.
-local function out(s) io.stdout:write(s .. '\n') end
+local H = dofile(vim.fs.joinpath(vim.fs.dirname(debug.getinfo(1, 'S').source:sub(2)), 'nvim_harness.lua'))
+local out, test = H.out, H.test
 local env = vim.env
 local timeout = tonumber(env.NATMOD_TEST_TIMEOUT or '60') * 1000
 local ws, mode = env.NATMOD_WS, env.NATMOD_TEST_MODE or 'trusted'
 local module = 'printf_nm'
 local cfile, mpy = ws .. '/' .. module .. '.c', ws .. '/' .. module .. '.mpy'
-local passed, failed = 0, 0
-
-local function test(name, fn)
-  local t0 = vim.uv.hrtime()
-  local ok, err = pcall(fn)
-  local ms = math.floor((vim.uv.hrtime() - t0) / 1e6)
-  if ok then passed = passed + 1; out(string.format('ok - %s (%d ms)', name, ms))
-  else failed = failed + 1; out(string.format('not ok - %s (%d ms)\n    %s', name, ms, tostring(err))) end
-end
 
 local function read(path)
   local f = io.open(path, 'rb'); if not f then return nil end
@@ -203,14 +195,4 @@ local function run()
   end)
 end
 
-vim.api.nvim_create_autocmd('VimEnter', {
-  once = true,
-  nested = true, -- so :edit inside fires BufRead/FileType (filetype detection, vim.lsp.enable)
-  callback = function()
-    local ok, err = pcall(run)
-    if not ok then failed = failed + 1; out('not ok - harness: ' .. tostring(err)) end
-    out(string.format('%d passed, %d failed', passed, failed))
-    for _, c in ipairs(vim.lsp.get_clients()) do c:stop(true) end
-    vim.cmd(failed == 0 and passed > 0 and 'qall!' or 'cquit 1')
-  end,
-})
+H.run_on_enter(run)

@@ -41,6 +41,32 @@ finish_run() { # dir rc -- a negative control (expect_fail=1) is expected to fai
     if [ "$good" = 1 ] && [ -z "${KEEP_ARTIFACTS:-}" ]; then rm -rf "$1"; else echo "   artifacts: $1"; fi
 }
 
+# ---------------------------------------------------------------------------------- a board
+# The board checks use an emulated MicroPython board (QEMU MPS2_AN385, firmware from
+# `scripts/emulated-tests.sh --build-only`) on a pty, and a copy of examples/factorial built for
+# armv7m against the newest MicroPython tree (the firmware's). A missing qemu or firmware fails
+# the check with emu-board.sh's message: it is never skipped.
+new_board_run() { # name -> fresh run dir with a copy of examples/factorial in ws/
+    local d; d="$(mktemp -d "$runs/$1.XXXXXX")"
+    cp -r "$root/examples/factorial" "$d/ws"
+    rm -rf "$d/ws/"build* "$d/ws/"*.mpy
+    echo "$d"
+}
+
+board_start() { # -> board_pty, board_pid; on failure board_error and rc 1
+    local said
+    board_pty="" board_pid="" board_error=""
+    if ! said="$(bash "$root/scripts/emu-board.sh" MPS2_AN385 2>&1)"; then
+        board_error="cannot start the emulated board: $said"
+        echo "   | $board_error"
+        return 1
+    fi
+    board_pty="$(sed -n 's/^pty //p' <<<"$said")"
+    board_pid="$(sed -n 's/^pid //p' <<<"$said")"
+    echo "   | emulated board MPS2_AN385 on $board_pty (qemu pid $board_pid)"
+}
+board_stop() { if [ -n "${board_pid:-}" ]; then kill "$board_pid" 2>/dev/null || true; fi; board_pid="" board_pty=""; }
+
 # ---------------------------------------------------------------------------------- VS Code
 # code-server in its own process group, with its state under the run dir.
 cs_start() { # rundir port [extra args...]
@@ -80,12 +106,12 @@ negative_ok() { # rc log started-test-prefix
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-workspace_settings() { # ws serverPath-or-empty
+workspace_settings() { # ws serverPath-or-empty [arch [MPY_DIR]]
     mkdir -p "$1/.vscode"
-    python3 - "$1/.vscode/settings.json" "$2" "$MPY_DIR" <<'PY'
+    python3 - "$1/.vscode/settings.json" "$2" "${4:-$MPY_DIR}" "${3:-x64}" <<'PY'
 import json, sys
-path, server, mpy = sys.argv[1:]
-s = {"natmod.arch": "x64", "natmod.makeArgs": ["MPY_DIR=" + mpy], "editor.wordBasedSuggestions": "off",
+path, server, mpy, arch = sys.argv[1:]
+s = {"natmod.arch": arch, "natmod.makeArgs": ["MPY_DIR=" + mpy], "editor.wordBasedSuggestions": "off",
      "files.autoSave": "off"}
 if server:
     s["natmod.serverPath"] = server
@@ -93,15 +119,27 @@ json.dump(s, open(path, "w"), indent=2)
 PY
 }
 
-# The extension's own tests in the extension host; $1 = server, $2 = label. Returns the test rc.
+# The extension's own tests in the extension host; $1 = server, $2 = label, $3 = tests entry
+# (default index: the printf_nm tests; board: the board tests, with the board started here).
+# Returns the test rc.
 vscode_exttests() {
-    local server="$1" name="$2" run port rc=0
-    run="$(new_run "$name")"
-    workspace_settings "$run/ws" "$(server_exe "$server" "$run")"
+    local server="$1" name="$2" entry="${3:-index}" run port rc=0
+    if [ "$entry" = board ]; then
+        run="$(new_board_run "$name")"
+        workspace_settings "$run/ws" "$(server_exe "$server" "$run")" armv7m "$root/target/mpy-dir/newest"
+        board_start || { echo "$board_error" > "$runs/$name.log"; last_log="$runs/$name.log"; last_counts="$board_error"; finish_run "$run" 1; return 1; }
+    else
+        run="$(new_run "$name")"
+        workspace_settings "$run/ws" "$(server_exe "$server" "$run")"
+    fi
     port="$(free_port)"
-    cs_start "$run" "$port" || { finish_run "$run" 1; return 1; }
+    # (the extension host inherits code-server's environment)
+    export NATMOD_TEST_BOARD_PORT="${board_pty:-}"
+    cs_start "$run" "$port" || { board_stop; finish_run "$run" 1; return 1; }
+    unset NATMOD_TEST_BOARD_PORT
     timeout 400 node "$harness/vscode/drive-tests.js" "http://127.0.0.1:$port" "$run/ws" \
-        "$root/editors/vscode" "$root/editors/vscode/out/test/index.js" > "$run/tests.log" 2>&1 || true
+        "$root/editors/vscode" "$root/editors/vscode/out/test/$entry.js" > "$run/tests.log" 2>&1 || true
+    board_stop
     grep -E '^(ok - |not ok - |    |[0-9]+ passed, |extension tests exit|FAIL|workspace |server: )' "$run/tests.log" | grep -v '^    at ' | sed 's/^/   | /' || true
     cs_stop
     grep -q '^extension tests exit code: 0$' "$run/tests.log" || rc=1
@@ -115,6 +153,10 @@ check_vscode() {
     lap "vscode: extension tests in code-server's extension host, server $NATMOD_LSP"
     local rc=0; vscode_exttests "$NATMOD_LSP" vscode-exttests || rc=$?
     record vscode-exttests "$rc" "(${last_counts:-no test count printed})"
+
+    lap "vscode: board tests in the extension host: an emulated board (QEMU MPS2_AN385) on a pty"
+    rc=0; vscode_exttests "$NATMOD_LSP" vscode-board board || rc=$?
+    record vscode-board "$rc" "(${last_counts:-no test count printed})"
 
     lap "vscode: negative control (silent_lsp.py must make the tests fail)"
     # (a short wait: every server step times out against it)
@@ -176,19 +218,45 @@ check_vscode() {
         else trc=1; fi
     fi
     record vscode-trust "$trc" "(screenshots: $runs/vscode-trust-untrusted.png, $runs/vscode-trust-trusted.png)"
-    finish_run "$run" "$((rc + trc))"
+
+    lap "vscode: board UI (same .vsix): pick the emulated board's pty from the Command Palette, status bar, run a .py"
+    local brc=$rc brun="$run/board-ui"
+    if [ $rc = 0 ]; then
+        mkdir -p "$brun"; cp -r "$root/examples/factorial" "$brun/ws"; rm -rf "$brun/ws/"build* "$brun/ws/"*.mpy
+        printf 'import factorial_nm\nprint(factorial_nm.factorial(20))\n' > "$brun/ws/try_board.py"
+        workspace_settings "$brun/ws" "" armv7m "$root/target/mpy-dir/newest"
+        mkdir -p "$brun/data"; ln -s "$run/ext" "$brun/ext"
+        port="$(free_port)"
+        if ! board_start; then brc=1
+        elif cs_start "$brun" "$port" "$brun/ws"; then
+            timeout 300 node "$harness/vscode/drive-board-ui.js" "http://127.0.0.1:$port/?folder=$brun/ws" "$brun/ws" \
+                "$board_pty" "$runs/vscode-board" 2>&1 | tee "$brun/board-ui.log" | sed 's/^/   | /' || true
+            cs_stop
+            grep -q '^PASS$' "$brun/board-ui.log" || brc=1
+        else brc=1; fi
+        board_stop
+    fi
+    record vscode-board-ui "$brc" "(${board_error:-screenshots: $runs/vscode-board-status.png, $runs/vscode-board-run.png})"
+    finish_run "$run" "$((rc + trc + brc))"
 }
 
 # ---------------------------------------------------------------------------------- Neovim
-nvim_run() { # server mode name -> rc
-    local server="$1" mode="$2" name="$3" run rc=0
-    run="$(new_run "$name")"
+nvim_run() { # server mode name -> rc (mode board: the board test, with the board started here)
+    local server="$1" mode="$2" name="$3" run rc=0 script="$harness/nvim_test.lua" mpy_dir="$MPY_DIR"
+    if [ "$mode" = board ]; then
+        run="$(new_board_run "$name")"
+        script="$harness/nvim_board_test.lua" mpy_dir="$root/target/mpy-dir/newest"
+        board_start || { echo "$board_error" > "$runs/$name.log"; last_log="$runs/$name.log"; last_counts="$board_error"; finish_run "$run" 1; return 1; }
+    else
+        run="$(new_run "$name")"
+    fi
     mkdir -p "$run"/{state,data,config,cache,tmp}
     ( cd "$run/ws"
       XDG_STATE_HOME="$run/state" XDG_DATA_HOME="$run/data" XDG_CONFIG_HOME="$run/config" XDG_CACHE_HOME="$run/cache" \
       TMPDIR="$run/tmp" NATMOD_PLUGIN_DIR="$root/editors/nvim" NATMOD_LSP_CMD="$(server_exe "$server" "$run")" \
-      NATMOD_WS="$run/ws" NATMOD_TEST_MODE="$mode" \
-          timeout 400 "$NVIM" --headless -i NONE -n -u "$harness/nvim_test.lua" ) > "$run/nvim.log" 2>&1 || rc=$?
+      NATMOD_WS="$run/ws" NATMOD_TEST_MODE="$mode" MPY_DIR="$mpy_dir" NATMOD_TEST_BOARD_PORT="${board_pty:-}" \
+          timeout 400 "$NVIM" --headless -i NONE -n -u "$script" ) > "$run/nvim.log" 2>&1 || rc=$?
+    board_stop
     sed 's/^/   | /' "$run/nvim.log"
     last_counts="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$run/nvim.log" | tail -1 || true)"
     cp "$run/nvim.log" "$runs/$name.log"; last_log="$runs/$name.log"
@@ -200,6 +268,10 @@ check_nvim() {
     lap "nvim: headless Neovim + editors/nvim, server $NATMOD_LSP"
     local rc=0; nvim_run "$NATMOD_LSP" trusted nvim || rc=$?
     record nvim "$rc" "(${last_counts:-no test count printed})"
+
+    lap "nvim: board test: an emulated board (QEMU MPS2_AN385) on a pty"
+    rc=0; nvim_run "$NATMOD_LSP" board nvim-board || rc=$?
+    record nvim-board "$rc" "(${last_counts:-no test count printed})"
 
     lap "nvim: untrusted (setup without trusted = true): a save must build nothing"
     rc=0; nvim_run "$NATMOD_LSP" untrusted nvim-untrusted || rc=$?

@@ -1,8 +1,11 @@
 //! `natmod-lsp board` against emulated MicroPython boards (QEMU MPS2_AN385: Cortex-M3, and
 //! VIRT_RV32: rv32imc with Zba and Zcmp, built from the newest MicroPython snapshot): board
 //! info, the compatibility check (each refusal also confirmed by the board's own loader),
-//! running the bundled factorial example from RAM, timeouts, a board killed mid-transfer and a
-//! port with nothing behind it.
+//! running the bundled factorial example from RAM, the time from the command to the first
+//! output, a run past its timeout stopped by Ctrl-C (the board answers afterwards), deploying
+//! to a RAM filesystem mounted on the board first (the QEMU firmwares have no writable
+//! filesystem: a plain deploy is a clear error) and importing from it, a board killed
+//! mid-transfer and a port with nothing behind it.
 //!
 //! Needs the firmwares (`bash scripts/emulated-tests.sh --build-only`), QEMU >= 8
 //! (bookworm-backports), make, arm-none-eabi-gcc and riscv64-unknown-elf-gcc.
@@ -14,7 +17,7 @@ use natmod_tests::{
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 const FACTORIAL_20: &str = "2432902008176640000";
@@ -56,17 +59,24 @@ fn patched(mpy: &Path, name: &str, patch: impl Fn(&mut Vec<u8>)) -> PathBuf {
     p
 }
 
-/// Runs `natmod-lsp board ARGS`, killing it if it runs longer than `limit`.
-fn board(args: &[&str], limit: Duration) -> (Output, Duration) {
-    let bin = natmod_lsp(); // (built on first use: not part of the time limit)
+/// Starts `natmod-lsp board ARGS` with stdout and stderr piped; returns it and when it started
+/// (the binary is built on first use, before the clock starts).
+fn spawn_board(args: &[&str]) -> (Child, Instant) {
+    let bin = natmod_lsp();
     let t = Instant::now();
-    let mut child = Command::new(bin)
+    let child = Command::new(bin)
         .arg("board")
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    (child, t)
+}
+
+/// Runs `natmod-lsp board ARGS`, killing it if it runs longer than `limit`.
+fn board(args: &[&str], limit: Duration) -> (Output, Duration) {
+    let (mut child, t) = spawn_board(args);
     while child.try_wait().unwrap().is_none() {
         if t.elapsed() > limit {
             let _ = child.kill();
@@ -79,6 +89,12 @@ fn board(args: &[&str], limit: Duration) -> (Output, Duration) {
         std::thread::sleep(Duration::from_millis(20));
     }
     (child.wait_with_output().unwrap(), t.elapsed())
+}
+
+/// The arguments of `board run` of `code` with the module `mpy` on the board at `pty`.
+fn run_code<'a>(pty: &'a str, mpy: &'a Path, code: &'a str) -> Vec<&'a str> {
+    let mpy = mpy.to_str().expect("a UTF-8 scratch path");
+    vec!["run", "--port", pty, "--mpy", mpy, "-c", code]
 }
 
 fn json(out: &Output) -> Value {
@@ -143,15 +159,11 @@ fn run_prints_factorial_on_both_boards() {
         let mpy = factorial("board_run", arch, &[]);
         let b = start(name);
         let (out, took) = board(
-            &[
-                "run",
-                "--port",
+            &run_code(
                 &b.pty,
-                "--mpy",
-                mpy.to_str().unwrap(),
-                "-c",
+                &mpy,
                 "print(factorial_nm.factorial(20))\nprint(factorial_nm.fib(90))",
-            ],
+            ),
             LIMIT,
         );
         assert!(
@@ -323,24 +335,17 @@ fn a_board_killed_mid_transfer_is_a_clear_error() {
     let big = patched(&mpy, "big", |b| {
         b.extend(std::iter::repeat_n(0x5a, 100_000))
     });
-    let bin = natmod_lsp();
     let mut b = start("MPS2_AN385");
-    let t = Instant::now();
-    let mut child = Command::new(bin)
-        .args([
-            "board",
-            "run",
-            "-v",
-            "--port",
-            &b.pty,
-            "--mpy",
-            big.to_str().unwrap(),
-        ])
-        .args(["-c", "print(1)"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let (mut child, t) = spawn_board(&[
+        "run",
+        "-v",
+        "--port",
+        &b.pty,
+        "--mpy",
+        big.to_str().unwrap(),
+        "-c",
+        "print(1)",
+    ]);
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let mut seen = Vec::new();
     for line in lines.by_ref().map_while(Result::ok) {
@@ -410,17 +415,191 @@ fn a_run_past_its_timeout_returns_and_deploy_without_a_filesystem_says_so() {
     );
     assert_eq!(out.status.code(), Some(1), "{}", describe_output(&out));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "go\n");
+    // The emulated firmware reads Ctrl-C while code runs (scripts/emu-firmware/ctrl_c_hook.h);
+    // without it the message is "did not stop on Ctrl-C" and the board answers nothing more.
     assert!(
-        stderr(&out).contains("ran longer than 1 s"),
-        "{}",
+        stderr(&out).contains("ran longer than 1 s")
+            && stderr(&out).contains("was interrupted (Ctrl-C)"),
+        "(a firmware built before the Ctrl-C hook? rebuild it with \
+         `bash scripts/emulated-tests.sh --build-only`)\n{}",
         describe_output(&out)
     );
     assert!(took < Duration::from_secs(8), "took {took:?}");
-    drop(b);
+    println!(
+        "run past a 1 s timeout: clear error after {} ms",
+        took.as_millis()
+    );
+    // Ctrl-C stopped the loop: the same board answers a second command.
+    let (out, took) = board(&["info", "--port", &b.pty], LIMIT);
+    assert!(out.status.success(), "{}", describe_output(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("qemu · armv7em · mpy 6.3\n"),
+        "{}",
+        describe_output(&out)
+    );
+    assert!(
+        took < Duration::from_secs(8),
+        "info after the timeout took {took:?}"
+    );
     // The QEMU firmware has no writable filesystem.
-    let b = start("MPS2_AN385");
     let (out, _) = board(&["deploy", "--port", &b.pty, "--mpy", m], LIMIT);
     assert_fails(&out, 2, "cannot write /lib/factorial_nm.mpy on the board");
+}
+
+/// A writable filesystem in the board's RAM (the QEMU firmwares have none), mounted at `/ram`:
+/// files are bytearrays in a dict, with what `deploy` and `import` use (mkdir, open, write,
+/// rename, stat, listdir); it extends the read-only classes of `run`'s RAM filesystem
+/// ([`natmod_lsp::board::ramfs::FS_CLASSES`], sent first).
+const RAM_VFS: &str = "class RamFile(_NmFile):
+    def write(s, d):
+        s.b.extend(d)
+        return len(d)
+    def read(s):
+        s.o = len(s.b)
+        return bytes(s.b)
+    def close(s):
+        pass
+class RamFs(_NmFs):
+    def __init__(s):
+        s.files = {}
+    def mkdir(s, p):
+        raise OSError(17)
+    def ilistdir(s, p):
+        return iter([(n, 0x8000, 0, len(b)) for n, b in s.files.items()])
+    def rename(s, a, b):
+        s.files[b.lstrip('/')] = s.files.pop(a.lstrip('/'))
+    def stat(s, p):
+        p = p.lstrip('/')
+        if p == '':
+            return (0x4000, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        if p not in s.files:
+            raise OSError(2)
+        return (0x8000, 0, 0, 0, 0, 0, len(s.files[p]), 0, 0, 0)
+    def open(s, p, mode):
+        p = p.lstrip('/')
+        if 'w' in mode:
+            s.files[p] = bytearray()
+        elif p not in s.files:
+            raise OSError(2)
+        return RamFile(s.files[p])
+vfs.mount(RamFs(), '/ram')
+";
+
+/// Runs `code` on the board in the raw REPL without a soft reset (what it sets up stays) and
+/// returns what it printed.
+fn on_board(pty: &str, code: &str) -> String {
+    use ::natmod_lsp::board::repl::RawRepl;
+    let mut r = RawRepl::open(pty, 115_200).unwrap_or_else(|e| panic!("open {pty}: {e}"));
+    r.enter(false)
+        .unwrap_or_else(|e| panic!("raw REPL on {pty}: {e}"));
+    let out = r
+        .eval(code, Duration::from_secs(10))
+        .unwrap_or_else(|e| panic!("on the board: {e}\n{code}"));
+    r.exit().unwrap();
+    out.replace('\r', "")
+}
+
+/// Mounts [`RAM_VFS`] at `/ram` on the board.
+fn mount_ram_vfs(pty: &str) {
+    on_board(
+        pty,
+        &format!("{}{RAM_VFS}", ::natmod_lsp::board::ramfs::FS_CLASSES),
+    );
+}
+
+#[test]
+fn deploy_writes_the_module_to_a_ram_filesystem_and_it_imports_from_there() {
+    let mpy = factorial("board_deploy", "armv7m", &[]);
+    let m = mpy.to_str().unwrap();
+    let bytes = std::fs::read(&mpy).unwrap();
+    let sum: u64 = bytes.iter().map(|&b| u64::from(b)).sum();
+    let b = start("MPS2_AN385");
+    mount_ram_vfs(&b.pty);
+    let deploy = |extra: &[&str]| {
+        let mut args = vec!["deploy", "--port", &b.pty, "--mpy", m, "--dir", "/ram"];
+        args.extend_from_slice(extra);
+        board(&args, LIMIT).0
+    };
+    let (out, took) = {
+        let t = Instant::now();
+        (deploy(&["--no-reset"]), t.elapsed())
+    };
+    assert!(out.status.success(), "{}", describe_output(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!(
+            "{m}: {} bytes written to /ram/factorial_nm.mpy\n",
+            bytes.len()
+        )
+    );
+    println!("deploy of {} bytes: {} ms", bytes.len(), took.as_millis());
+    // Only the module is there (the temporary name was renamed), byte for byte, and it imports.
+    let said = on_board(
+        &b.pty,
+        "import os, sys\nprint(os.listdir('/ram'))\nd = open('/ram/factorial_nm.mpy', 'rb').read()\n\
+         print(len(d), sum(d))\nsys.path.insert(0, '/ram')\nimport factorial_nm\n\
+         print(factorial_nm.factorial(20))",
+    );
+    assert_eq!(
+        said,
+        format!(
+            "['factorial_nm.mpy']\n{} {sum}\n{FACTORIAL_20}\n",
+            bytes.len()
+        )
+    );
+    // Without --no-reset the soft reset unmounts the RAM filesystem first: a clear error.
+    let out = deploy(&[]);
+    assert_fails(&out, 2, "cannot write /ram/factorial_nm.mpy on the board");
+}
+
+/// Runs `natmod-lsp board run` and returns the time from the spawn to the first byte on stdout,
+/// and the whole output.
+fn time_to_first_output(args: &[&str]) -> (Duration, String) {
+    use std::io::Read;
+    let (mut child, t) = spawn_board(args);
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 1];
+    let n = stdout.read(&mut first).unwrap();
+    let took = t.elapsed();
+    let mut rest = Vec::new();
+    stdout.read_to_end(&mut rest).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(n == 1 && out.status.success(), "{}", describe_output(&out));
+    let mut all = first.to_vec();
+    all.extend(rest);
+    (took, String::from_utf8_lossy(&all).into_owned())
+}
+
+#[test]
+fn command_to_first_output_of_run_on_armv7m_and_rv32imc_boards() {
+    const RUNS: usize = 5;
+    for (name, arch) in [("MPS2_AN385", "armv7m"), ("VIRT_RV32", "rv32imc")] {
+        let mpy = factorial("board_first_output", arch, &[]);
+        let b = start(name);
+        let mut times: Vec<Duration> = (0..RUNS)
+            .map(|_| {
+                let (took, out) = time_to_first_output(&run_code(
+                    &b.pty,
+                    &mpy,
+                    "print(factorial_nm.factorial(20))",
+                ));
+                assert_eq!(out, format!("{FACTORIAL_20}\n"));
+                took
+            })
+            .collect();
+        times.sort();
+        let median = times[RUNS / 2];
+        println!(
+            "{name} {arch}: command to first output, median of {RUNS}: {} ms (all: {:?} ms)",
+            median.as_millis(),
+            times.iter().map(Duration::as_millis).collect::<Vec<_>>()
+        );
+        // Loose bound for a loaded 2-core machine; the numbers above are the measurement.
+        assert!(
+            median < Duration::from_secs(10),
+            "{name}: median {median:?}"
+        );
+    }
 }
 
 #[test]
@@ -480,6 +659,27 @@ fn lsp_board_requests_and_commands_on_the_armv7m_board() {
             .as_str()
             .is_some_and(|m| m.contains("cannot write /lib")),
         "{deploy}"
+    );
+    // With a RAM filesystem mounted by hand, noReset keeps it and the deploy lands there.
+    mount_ram_vfs(&b.pty);
+    let deploy = lsp.request(
+        "workspace/executeCommand",
+        serde_json::json!({"command": "natmod.boardDeploy",
+            "arguments": [{"port": b.pty, "dir": "/ram", "noReset": true}]}),
+    );
+    assert_eq!(
+        deploy["result"]["path"], "/ram/factorial_nm.mpy",
+        "{deploy}"
+    );
+    let size = std::fs::metadata(dir.join("factorial_nm.mpy"))
+        .unwrap()
+        .len();
+    assert_eq!(
+        on_board(
+            &b.pty,
+            "import os\nprint(os.stat('/ram/factorial_nm.mpy')[6])"
+        ),
+        format!("{size}\n")
     );
     assert_eq!(lsp.shutdown(), Some(0));
 }

@@ -20,3 +20,20 @@ end, {
 vim.api.nvim_create_user_command('NatmodRestart', function()
   require('natmod').restart()
 end, { desc = 'natmod-lsp: restart the language server' })
+
+vim.api.nvim_create_user_command('NatmodBoard', function(a)
+  local sub, rest = a.args:match('^%s*(%S*)%s*(.-)%s*$')
+  local board = require('natmod.board')
+  local fn = board.subcommands[sub]
+  if not fn then
+    return vim.notify('natmod: :NatmodBoard pick [port] | info | check | run [code] | deploy [dir]', vim.log.levels.ERROR)
+  end
+  fn(rest)
+end, {
+  nargs = '+',
+  desc = 'natmod-lsp: the MicroPython board (pick [port], info, check, run [code], deploy [dir])',
+  complete = function(lead, line)
+    if line:match('^%s*%S+%s+%S+%s') then return {} end
+    return vim.tbl_filter(function(x) return vim.startswith(x, lead) end, { 'pick', 'info', 'check', 'run', 'deploy' })
+  end,
+})

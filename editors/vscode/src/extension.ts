@@ -18,6 +18,7 @@ import {
   State,
   TransportKind,
 } from 'vscode-languageclient/node';
+import * as board from './board';
 
 export const ARCHS = ['x86', 'x64', 'armv6m', 'armv7m', 'armv7emsp', 'armv7emdp', 'xtensa', 'xtensawin', 'rv32imc', 'rv64imc'];
 /** The .mpy ABI the natmods are built for (MicroPython >= 1.23 writes version 6, sub-version 3). */
@@ -51,6 +52,10 @@ export interface NatmodApi {
   initializationOptions(): Record<string, unknown>;
   restart(): Promise<void>;
   lastStartError(): string | undefined;
+  /** The text of the board's status bar item ('' while no board is picked: hidden). */
+  boardStatusText(): string;
+  /** The picked board's port, if any. */
+  boardPort(): string | undefined;
 }
 
 let ctx: vscode.ExtensionContext;
@@ -158,7 +163,7 @@ async function startClient(): Promise<void> {
 
 /** The commands this extension registers itself (some share their name with a server command). */
 const OWN_COMMANDS = new Set(['natmod.rebuild', 'natmod.pickArch', 'natmod.runInMicroPython', 'natmod.restartServer',
-  'natmod.showOutput', 'natmod.statusMenu']);
+  'natmod.showOutput', 'natmod.statusMenu', ...board.COMMANDS]);
 
 /**
  * vscode-languageclient registers a VS Code command for every command in the server's
@@ -440,6 +445,8 @@ async function statusMenu(): Promise<void> {
     { label: '$(refresh) Rebuild module', command: 'natmod.rebuild' },
     { label: '$(circuit-board) Pick target architecture', command: 'natmod.pickArch' },
     { label: '$(play) Run module in MicroPython (x64)', command: 'natmod.runInMicroPython' },
+    { label: '$(plug) Board: pick a port', command: 'natmod.boardPick' },
+    { label: '$(play-circle) Board: run the current .py (or import the module)', command: 'natmod.boardRun' },
     { label: '$(output) Show server log', command: 'natmod.showOutput' },
     { label: '$(debug-restart) Restart language server', command: 'natmod.restartServer' },
   ];
@@ -475,6 +482,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<Natmod
   register('natmod.showOutput', () => output.show(true));
   register('natmod.statusMenu', statusMenu);
   register('natmod.doctor', () => doctor(context.extensionPath));
+  board.activate(context, {
+    client: () => client, log, findProjectDir, projectDirOf,
+  });
 
   context.subscriptions.push(vscode.workspace.onDidChangeConfiguration((e) => {
     if (RESTART_SETTINGS.some((s) => e.affectsConfiguration(s))) { log('settings changed: restarting'); void restart(); }
@@ -495,6 +505,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<Natmod
     initializationOptions,
     restart,
     lastStartError: () => startError,
+    boardStatusText: board.shownText,
+    boardPort: board.port,
   };
 }
 

@@ -59,6 +59,9 @@ pub enum BoardCmd {
         /// Directory on the board.
         #[arg(long, default_value = deploy::DEFAULT_DIR)]
         dir: String,
+        /// Do not soft-reset the board first (keeps a filesystem mounted from its REPL).
+        #[arg(long)]
+        no_reset: bool,
     },
 }
 
@@ -125,11 +128,11 @@ fn fail(format: Format, out: &mut dyn Write, err: &mut dyn Write, e: &BoardError
     code
 }
 
-/// Reads the module, then connects to the board.
-fn open(conn: &Conn, arg: &ModuleArg) -> Result<(Module, Board), BoardError> {
+/// Reads the module, then connects to the board (soft-resetting it with `reset`).
+fn open(conn: &Conn, arg: &ModuleArg, reset: bool) -> Result<(Module, Board), BoardError> {
     let path = module_path(arg).map_err(BoardError::Module)?;
     let m = Module::read(&path)?;
-    Ok((m, Board::connect(&conn.port, conn.baud)?))
+    Ok((m, Board::connect_with(&conn.port, conn.baud, reset)?))
 }
 
 /// Runs a `board` subcommand; returns the exit status.
@@ -194,7 +197,7 @@ pub fn main(cmd: &BoardCmd, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
             Err(e) => fail(conn.format, out, err, &e),
         },
         BoardCmd::Check { conn, module } => {
-            let (m, mut board) = match open(conn, module) {
+            let (m, mut board) = match open(conn, module, true) {
                 Ok(x) => x,
                 Err(e) => return fail(conn.format, out, err, &e),
             };
@@ -259,7 +262,7 @@ pub fn main(cmd: &BoardCmd, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
                 );
                 return 2;
             }
-            let (m, mut board) = match open(conn, module) {
+            let (m, mut board) = match open(conn, module, true) {
                 Ok(x) => x,
                 Err(e) => return fail(conn.format, out, err, &e),
             };
@@ -310,8 +313,13 @@ pub fn main(cmd: &BoardCmd, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
                 Err(e) => fail(conn.format, out, err, &e),
             }
         }
-        BoardCmd::Deploy { conn, module, dir } => {
-            let (m, mut board) = match open(conn, module) {
+        BoardCmd::Deploy {
+            conn,
+            module,
+            dir,
+            no_reset,
+        } => {
+            let (m, mut board) = match open(conn, module, !no_reset) {
                 Ok(x) => x,
                 Err(e) => return fail(conn.format, out, err, &e),
             };

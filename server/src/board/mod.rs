@@ -109,8 +109,14 @@ impl Board {
     /// Opens `port`, interrupts what runs, enters the raw REPL (soft-resetting for a clean
     /// heap) and reads the board's facts.
     pub fn connect(port: &str, baud: u32) -> Result<Board, BoardError> {
+        Board::connect_with(port, baud, true)
+    }
+
+    /// [`Board::connect`], soft-resetting only with `soft_reset` (without it, what the board's
+    /// REPL set up, such as a filesystem mounted by hand, stays).
+    pub fn connect_with(port: &str, baud: u32, soft_reset: bool) -> Result<Board, BoardError> {
         let mut repl = RawRepl::open(port, baud)?;
-        repl.enter(true)?;
+        repl.enter(soft_reset)?;
         let info = info::query(&mut repl)?;
         Ok(Board { repl, info })
     }

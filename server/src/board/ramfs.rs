@@ -9,8 +9,8 @@ use super::transfer;
 pub const MOUNT: &str = "/__natmod";
 
 /// The board-side filesystem: a file object over a bytearray and a VFS with `stat`/`open`
-/// for the names in `_nm_files`.
-const FS_CLASSES: &str = "import sys, io
+/// for the names in `_nm_files` (the tests extend them into a writable one).
+pub const FS_CLASSES: &str = "import sys, io
 try:
     import vfs
 except ImportError:

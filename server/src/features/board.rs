@@ -21,8 +21,9 @@ pub fn ports() -> Value {
     }
 }
 
-/// Opens the board named by `params` (`{"port": path, "baud": n}`).
-fn connect(params: &Value) -> Result<Board, String> {
+/// Opens the board named by `params` (`{"port": path, "baud": n}`), soft-resetting it with
+/// `reset`.
+fn connect(params: &Value, reset: bool) -> Result<Board, String> {
     let port = params
         .get("port")
         .and_then(Value::as_str)
@@ -32,7 +33,7 @@ fn connect(params: &Value) -> Result<Board, String> {
         .and_then(Value::as_u64)
         .and_then(|b| u32::try_from(b).ok())
         .unwrap_or(board::DEFAULT_BAUD);
-    Board::connect(port, baud).map_err(|e| e.to_string())
+    Board::connect_with(port, baud, reset).map_err(|e| e.to_string())
 }
 
 /// The project's last written `.mpy`.
@@ -49,7 +50,7 @@ fn module(snap: &Snapshot) -> Result<Module, String> {
 
 /// `natmod/boardInfo`: what the board is.
 pub fn info(params: &Value) -> Result<Value, String> {
-    let mut b = connect(params)?;
+    let mut b = connect(params, true)?;
     let _ = b.leave();
     let summary = b.info.summary();
     let mut v = json!(b.info);
@@ -61,7 +62,7 @@ pub fn info(params: &Value) -> Result<Value, String> {
 /// the Makefile and the variable to change.
 pub fn check(snap: &Snapshot, params: &Value) -> Result<Value, String> {
     let m = module(snap)?;
-    let mut b = connect(params)?;
+    let mut b = connect(params, true)?;
     let _ = b.leave();
     let r = board::check_module(&m, &b.info);
     let makefile = snap.project.dir.join("Makefile");
@@ -110,7 +111,7 @@ pub fn run(snap: &Snapshot, params: &Value) -> Result<Value, String> {
         .map(Duration::from_millis)
         .unwrap_or(Duration::from_secs(10));
     let m = module(snap)?;
-    let mut b = connect(params)?;
+    let mut b = connect(params, true)?;
     let opts = RunOptions {
         code: &code,
         timeout,
@@ -123,14 +124,19 @@ pub fn run(snap: &Snapshot, params: &Value) -> Result<Value, String> {
     Ok(json!({"ok": r.error.is_none(), "summary": b.info.summary(), "run": r}))
 }
 
-/// `natmod.boardDeploy` `{port, baud?, dir?}`: copies the module to the board's filesystem.
+/// `natmod.boardDeploy` `{port, baud?, dir?, noReset?}`: copies the module to the board's
+/// filesystem.
 pub fn deploy(snap: &Snapshot, params: &Value) -> Result<Value, String> {
     let m = module(snap)?;
     let dir = params
         .get("dir")
         .and_then(Value::as_str)
         .unwrap_or(deploy::DEFAULT_DIR);
-    let mut b = connect(params)?;
+    let reset = !params
+        .get("noReset")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let mut b = connect(params, reset)?;
     let r = deploy::deploy(&mut b, &m, dir, &mut |_, _| {});
     let _ = b.leave();
     let path = r.map_err(|e| e.to_string())?;

@@ -62,6 +62,8 @@ local function is_trusted(root)
   end
   return t == true
 end
+--- Whether the project at `root` is trusted (setup's `trusted`).
+M.is_trusted = is_trusted
 
 --- initializationOptions for a client of the project at `root`.
 function M.init_options(root)

@@ -11,31 +11,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { State } from 'vscode-languageclient/node';
 import type { NatmodApi } from '../extension';
+import { EXT_ID, TIMEOUT_MS, finish, poll, test } from './harness';
 
-const EXT_ID = 'natmod-lsp.natmod-lsp';
-const TIMEOUT_MS = Number(process.env.NATMOD_TEST_TIMEOUT || 60) * 1000;
 const MODULE = 'printf_nm';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const results = { passed: 0, failed: 0 };
-
-async function test(name: string, fn: () => Promise<void>) {
-  const t0 = Date.now();
-  try {
-    await fn();
-    results.passed++;
-    console.log(`ok - ${name} (${Date.now() - t0} ms)`);
-  } catch (e) {
-    results.failed++;
-    console.error(`not ok - ${name} (${Date.now() - t0} ms)\n    ${e instanceof Error ? e.message : String(e)}`);
-  }
-}
-
-async function poll<T>(what: () => T | undefined, ms = TIMEOUT_MS): Promise<T | undefined> {
-  for (const end = Date.now() + ms; ; await sleep(100)) {
-    const v = what();
-    if (v !== undefined || Date.now() > end) return v;
-  }
-}
 
 function describe(diags: readonly vscode.Diagnostic[]): string {
   return diags.length ? diags.map((d) => `${d.range.start.line}:${d.range.start.character} ${d.message}`).join(' | ') : 'none';
@@ -233,6 +211,5 @@ export async function run(): Promise<void> {
     }
   });
 
-  console.log(`${results.passed} passed, ${results.failed} failed`);
-  if (results.failed) throw new Error(`${results.failed} test(s) failed`);
+  finish();
 }
