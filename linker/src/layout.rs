@@ -3,7 +3,7 @@
 
 use crate::arch::Arch;
 use crate::error::{ErrorKind, LinkError, Result};
-use crate::input::elf::{Shndx, SymType};
+use crate::input::elf::SymType;
 use crate::model::{region_of, LinkSection, Region, SecId, SecOrigin, Target};
 use crate::resolve::Resolution;
 use crate::Dialect;
@@ -206,56 +206,11 @@ pub fn layout(
     externs: Option<&crate::Externs>,
 ) -> Result<Layout> {
     let info = arch.info();
-    let word = info.word_size as u64;
     let mut sections = res.sections.all.clone();
     let mut order = res.sections.order.clone();
     let mut log = Vec::new();
-
-    // The GOT, and on Xtensa the literal pool, become sections of their own.
-    let got_sec = sections.len();
-    sections.push(LinkSection {
-        name: "GOT".into(),
-        origin: SecOrigin::Got,
-        size: plan.entries.len() as u64 * word,
-        align: word,
-        addr: 0,
-    });
-    let mut lit_sec = None;
-    if info.literal_pool {
-        order.insert(0, got_sec);
-        let n = plan.literals.as_ref().map(|l| l.values.len()).unwrap_or(0) as u64;
-        let id = sections.len();
-        sections.push(LinkSection {
-            name: "LIT".into(),
-            origin: SecOrigin::Lit,
-            size: n * word,
-            align: word,
-            addr: 0,
-        });
-        order.insert(1, id);
-        lit_sec = Some(id);
-    } else {
-        // (resolve already put the memset/memmove stubs at index 1, where mpy_ld.py puts them.)
-        order.push(got_sec);
-    }
-
-    // The entry point.
-    let Some(&(eobj, esym)) = res.known.get("mpy_init") else {
-        return Err(
-            LinkError::new(ErrorKind::MissingEntry, "unknown symbol: mpy_init")
-                .detail("every native module needs a global mpy_init function")
-                .symbol("mpy_init"),
-        );
-    };
-    let Target::Defined {
-        sec: entry_sec,
-        value: entry_value,
-    } = res.objects.targets[eobj][esym]
-    else {
-        return Err(
-            LinkError::new(ErrorKind::MissingEntry, "unknown symbol: mpy_init").symbol("mpy_init"),
-        );
-    };
+    let (got_sec, lit_sec) = add_pool_sections(info, &plan, &mut sections, &mut order);
+    let (entry_sec, entry_value) = entry_point(res)?;
     let text_align = sections[entry_sec].align;
     if arch.text_alignment_untested(text_align) {
         log.push(format!(
@@ -263,93 +218,17 @@ pub fn layout(
             info.machine_name
         ));
     }
-    let _ = res.objects.files[eobj].symbols[esym].shndx == Shndx::Undef;
-
-    let place = |sections: &mut Vec<LinkSection>, tramp_len: u64| -> (u64, u64, u64) {
-        let (mut text, mut rodata, mut bss) = (tramp_len, 0u64, 0u64);
-        for &id in &order {
-            let s = &mut sections[id];
-            let len = match region_of(&s.name, info.separate_rodata) {
-                Region::Text => &mut text,
-                Region::Rodata => &mut rodata,
-                Region::Bss => &mut bss,
-            };
-            s.addr = align_to(*len, s.align);
-            *len = s.addr + s.size;
-        }
-        (text, rodata, bss)
+    let regions = Regions {
+        order: &order,
+        separate_rodata: info.separate_rodata,
     };
-
-    let step = text_align.max(1);
-    let trampoline;
-    let sizes;
-    match dialect {
-        Dialect::V1_23 => {
-            let placeholder = arch.entry_jump(8, dialect)?.len() as u64;
-            sizes = place(&mut sections, placeholder);
-            check_region_sizes(sizes)?;
-            let target = sections[entry_sec].addr + entry_value;
-            let mut j = arch.entry_jump(target as i64, dialect)?;
-            j.resize(placeholder as usize, 0);
-            trampoline = j;
-        }
-        Dialect::Newest => {
-            // Size the jump against the real layout: mpy_init's address depends on the
-            // trampoline's length, so grow the gap by the entry section's alignment until the
-            // jump fits. (mpy_ld.py sizes it before layout, which is wrong when mpy_init is not
-            // in the first text section: it then emits no jump at all.)
-            let mut gap = 0u64;
-            loop {
-                let s = place(&mut sections, gap);
-                check_region_sizes(s)?;
-                let target = sections[entry_sec].addr + entry_value;
-                if gap == 0 {
-                    if target == 0 {
-                        trampoline = Vec::new();
-                        sizes = s;
-                        break;
-                    }
-                } else {
-                    let j = arch.entry_jump(target as i64, dialect)?;
-                    if j.len() as u64 <= gap {
-                        let mut j = j;
-                        j.resize(gap as usize, 0);
-                        trampoline = j;
-                        sizes = s;
-                        break;
-                    }
-                }
-                gap += step;
-                if gap > 64 * step.max(4) {
-                    return Err(LinkError::new(
-                        ErrorKind::JumpTooFar,
-                        "cannot place the entry jump",
-                    )
-                    .symbol("mpy_init"));
-                }
-            }
-        }
-    }
+    let entry_at = (entry_sec, entry_value);
+    let (trampoline, sizes) = match dialect {
+        Dialect::V1_23 => trampoline_v1_23(arch, &regions, &mut sections, entry_at)?,
+        Dialect::Newest => trampoline_sized(arch, &regions, &mut sections, entry_at)?,
+    };
     let entry = sections[entry_sec].addr + entry_value;
-
-    // GOT order: external, other, text, rodata, bss (stable), then offsets.
-    let mut keyed: Vec<(u32, GotEntry)> = Vec::with_capacity(plan.entries.len());
-    for e in plan.entries {
-        let key = match got_section_name(&e, &sections, externs) {
-            Some(n) => got_sort_key(&n),
-            None => 0,
-        };
-        keyed.push((key, e));
-    }
-    keyed.sort_by_key(|(k, _)| *k);
-    let mut got = Vec::with_capacity(keyed.len());
-    let mut got_index = HashMap::new();
-    for (i, (_, mut e)) in keyed.into_iter().enumerate() {
-        e.offset = i as u64 * word;
-        got_index.insert(e.name.clone(), i);
-        got.push(e);
-    }
-
+    let (got, got_index) = order_got(plan.entries, &sections, externs, info.word_size as u64);
     Ok(Layout {
         sections,
         order,
@@ -365,4 +244,162 @@ pub fn layout(
         bss_size: sizes.2,
         log,
     })
+}
+
+/// Adds the GOT, and on Xtensa the literal pool, as sections of their own (first on Xtensa,
+/// last elsewhere). Returns their ids.
+fn add_pool_sections(
+    info: &crate::arch::ArchInfo,
+    plan: &GotPlan,
+    sections: &mut Vec<LinkSection>,
+    order: &mut Vec<SecId>,
+) -> (SecId, Option<SecId>) {
+    let word = info.word_size as u64;
+    let got_sec = sections.len();
+    sections.push(LinkSection {
+        name: "GOT".into(),
+        origin: SecOrigin::Got,
+        size: plan.entries.len() as u64 * word,
+        align: word,
+        addr: 0,
+    });
+    if !info.literal_pool {
+        // (resolve already put the memset/memmove stubs at index 1, where mpy_ld.py puts them.)
+        order.push(got_sec);
+        return (got_sec, None);
+    }
+    order.insert(0, got_sec);
+    let n = plan.literals.as_ref().map(|l| l.values.len()).unwrap_or(0) as u64;
+    let id = sections.len();
+    sections.push(LinkSection {
+        name: "LIT".into(),
+        origin: SecOrigin::Lit,
+        size: n * word,
+        align: word,
+        addr: 0,
+    });
+    order.insert(1, id);
+    (got_sec, Some(id))
+}
+
+/// The section and offset of `mpy_init`, or the missing-entry error.
+fn entry_point(res: &Resolution) -> Result<(SecId, u64)> {
+    let Some(&(eobj, esym)) = res.known.get("mpy_init") else {
+        return Err(
+            LinkError::new(ErrorKind::MissingEntry, "unknown symbol: mpy_init")
+                .detail("every native module needs a global mpy_init function")
+                .symbol("mpy_init"),
+        );
+    };
+    match res.objects.targets[eobj][esym] {
+        Target::Defined { sec, value } => Ok((sec, value)),
+        _ => Err(
+            LinkError::new(ErrorKind::MissingEntry, "unknown symbol: mpy_init").symbol("mpy_init"),
+        ),
+    }
+}
+
+/// The output order and how regions are split, for placing sections.
+struct Regions<'a> {
+    order: &'a [SecId],
+    separate_rodata: bool,
+}
+
+impl Regions<'_> {
+    /// Gives every section in the order an address after a trampoline of `tramp_len` bytes;
+    /// returns the (text, rodata, bss) sizes.
+    fn place(&self, sections: &mut [LinkSection], tramp_len: u64) -> (u64, u64, u64) {
+        let (mut text, mut rodata, mut bss) = (tramp_len, 0u64, 0u64);
+        for &id in self.order {
+            let s = &mut sections[id];
+            let len = match region_of(&s.name, self.separate_rodata) {
+                Region::Text => &mut text,
+                Region::Rodata => &mut rodata,
+                Region::Bss => &mut bss,
+            };
+            s.addr = align_to(*len, s.align);
+            *len = s.addr + s.size;
+        }
+        (text, rodata, bss)
+    }
+}
+
+/// The trampoline and region sizes v1.23's mpy_ld.py produces: a jump sized for a placeholder
+/// target, padded to that size.
+fn trampoline_v1_23(
+    arch: &dyn Arch,
+    regions: &Regions,
+    sections: &mut [LinkSection],
+    (entry_sec, entry_value): (SecId, u64),
+) -> Result<(Vec<u8>, (u64, u64, u64))> {
+    let placeholder = arch.entry_jump(8, Dialect::V1_23)?.len() as u64;
+    let sizes = regions.place(sections, placeholder);
+    check_region_sizes(sizes)?;
+    let target = sections[entry_sec].addr + entry_value;
+    let mut j = arch.entry_jump(target as i64, Dialect::V1_23)?;
+    j.resize(placeholder as usize, 0);
+    Ok((j, sizes))
+}
+
+/// The trampoline sized against the real layout: mpy_init's address depends on the
+/// trampoline's length, so the gap grows by the entry section's alignment until the jump fits.
+/// (mpy_ld.py sizes it before layout, which is wrong when mpy_init is not in the first text
+/// section: it then emits no jump at all.)
+fn trampoline_sized(
+    arch: &dyn Arch,
+    regions: &Regions,
+    sections: &mut [LinkSection],
+    (entry_sec, entry_value): (SecId, u64),
+) -> Result<(Vec<u8>, (u64, u64, u64))> {
+    let step = sections[entry_sec].align.max(1);
+    let mut gap = 0u64;
+    loop {
+        let s = regions.place(sections, gap);
+        check_region_sizes(s)?;
+        let target = sections[entry_sec].addr + entry_value;
+        if gap == 0 {
+            if target == 0 {
+                return Ok((Vec::new(), s));
+            }
+        } else {
+            let mut j = arch.entry_jump(target as i64, Dialect::Newest)?;
+            if j.len() as u64 <= gap {
+                j.resize(gap as usize, 0);
+                return Ok((j, s));
+            }
+        }
+        gap += step;
+        if gap > 64 * step.max(4) {
+            return Err(
+                LinkError::new(ErrorKind::JumpTooFar, "cannot place the entry jump")
+                    .symbol("mpy_init"),
+            );
+        }
+    }
+}
+
+/// GOT order: external, other, text, rodata, bss (stable), then offsets. Returns the entries
+/// in GOT order and the index by name.
+fn order_got(
+    entries: Vec<GotEntry>,
+    sections: &[LinkSection],
+    externs: Option<&crate::Externs>,
+    word: u64,
+) -> (Vec<GotEntry>, HashMap<String, usize>) {
+    let mut keyed: Vec<(u32, GotEntry)> = entries
+        .into_iter()
+        .map(|e| {
+            let key = got_section_name(&e, sections, externs).map_or(0, |n| got_sort_key(&n));
+            (key, e)
+        })
+        .collect();
+    keyed.sort_by_key(|(k, _)| *k);
+    let mut got = Vec::with_capacity(keyed.len());
+    let mut got_index = HashMap::new();
+    for (i, (_, mut e)) in keyed.into_iter().enumerate() {
+        e.offset = i as u64 * word;
+        got_index.insert(e.name.clone(), i);
+        got.push(e);
+    }
+    (got, got_index)
 }
