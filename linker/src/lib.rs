@@ -117,7 +117,7 @@ pub fn link(
     // and whether the out-of-table read ever runs is not known at link time.
     let qstr_warning = qstr::check_table_use(&res, &config.qstrs).map(|e| e.to_string());
     let mut log = res.log.clone();
-    let fail = |mut errors: Vec<LinkError>, log: &Vec<String>, lay: Option<&layout::Layout>| {
+    let fail = |mut errors: Vec<LinkError>, log: &Vec<String>, lay: Option<&model::Layout>| {
         facts::complete_undefined_sites(&res, &mut errors);
         LinkFailure {
             facts: facts::collect(info, &res, lay, None, &errors, &gc_state),

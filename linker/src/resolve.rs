@@ -7,8 +7,12 @@ use crate::error::{ErrorKind, LinkError, Site};
 use crate::input::archive::Archive;
 use crate::input::elf::{Bind, InputSymbol, ObjectFile, SectionType, Shndx, SymType};
 use crate::input::externs::Externs;
-use crate::layout::MAX_REGION;
-use crate::model::{LinkSection, MemFunc, ObjId, Objects, SecId, SecOrigin, Sections, Target};
+use crate::model::{
+    LinkSection, MemFunc, ObjId, Objects, Resolution, SecId, SecOrigin, Sections, Target,
+    MAX_REGION,
+};
+/// Re-exported where callers found them before they moved to [`crate::model`].
+pub use crate::model::{Provider, PulledMember};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -41,20 +45,6 @@ pub fn fun_table_slot(name: &str) -> Option<u32> {
         .map(|i| FUN_TABLE_TYPE_OFFSET + i as u32)
 }
 
-/// An archive member pulled into the link.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct PulledMember {
-    /// Archive path.
-    pub archive: String,
-    /// Member name.
-    pub member: String,
-    /// The symbol whose lookup pulled it in.
-    pub by_symbol: String,
-    /// Index (in pull order) of the member whose undefined symbol that was; `None` when an
-    /// input object needed it.
-    pub needed_by: Option<usize>,
-}
-
 /// How member `i` of `pulled` came in, from the object's need down to the member, e.g.
 /// `sqrt -> libm.a:lib_a-w_sqrt.o -> __fdlib_version -> libm.a:lib_a-s_lib_ver.o`.
 pub fn pull_chain(pulled: &[PulledMember], mut i: usize) -> String {
@@ -76,55 +66,6 @@ pub fn pull_chain(pulled: &[PulledMember], mut i: usize) -> String {
     }
     steps.reverse();
     steps.join(" -> ")
-}
-
-/// How each symbol was provided, for the editor.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Provider {
-    /// Defined by a loaded object or archive member.
-    Object(String),
-    /// An `mp_fun_table` slot.
-    FunTable(u32),
-    /// memset/memcpy/memmove provision (fun-table slot).
-    MemProvision(u32),
-    /// An `--externs` address.
-    Extern(u32),
-    /// The qstr, object or function table itself.
-    Runtime,
-}
-
-/// The result of resolution.
-#[derive(Debug, Clone, Default)]
-pub struct Resolution {
-    /// Objects with per-symbol targets.
-    pub objects: Objects,
-    /// Loaded sections in output order.
-    pub sections: Sections,
-    /// Defined global name -> (object, symbol index); the last definition wins.
-    pub known: HashMap<String, (ObjId, usize)>,
-    /// Undefined global references, in order.
-    pub unresolved: Vec<(ObjId, usize)>,
-    /// Archive members pulled in, in load order.
-    pub pulled: Vec<PulledMember>,
-    /// Where each referenced global came from.
-    pub providers: Vec<(String, Provider)>,
-    /// Lines mpy_ld.py prints on stdout at the default verbosity during these steps.
-    pub log: Vec<String>,
-}
-
-impl Resolution {
-    /// The object of loaded section `id` and the ELF relocations that apply to it (the last
-    /// relocation section after it, as the link uses); `None` for the linker's own sections
-    /// and for sections without relocations.
-    pub fn relocs_of(&self, id: SecId) -> Option<(ObjId, &[crate::input::elf::Reloc])> {
-        let SecOrigin::Object { obj, shndx } = self.sections.all[id].origin else {
-            return None;
-        };
-        let file = &self.objects.files[obj];
-        let ri = file.reloc_section_for(shndx)?;
-        Some((obj, &file.sections[ri].relocs))
-    }
 }
 
 /// Section-name prefixes that are linked (`.srodata`: see [`crate::model::is_rodata`]).

@@ -1,7 +1,7 @@
 //! `Session`: golden outputs through the session API, all errors in one run, caching, atomic
 //! writes and link facts.
 
-use natmod_linker::resolve::Provider;
+use natmod_linker::model::Provider;
 use natmod_linker::{ErrorKind, LinkFailure, QstrSource, Session, SessionConfig};
 use natmod_tests::argv::{argv_of, parse};
 use natmod_tests::golden::{self, golden_dir, Entry};

@@ -1,8 +1,9 @@
 //! ARM Thumb (EM_ARM): armv6m, armv7m, armv7emsp, armv7emdp.
 
+use super::RelocCx;
 use super::{add_u32, fits_signed, read_u16, write_u16, Arch, ArchInfo};
 use crate::error::{ErrorKind, LinkError, Result};
-use crate::relocate::{RelocCx, RelocSite};
+use crate::model::RelocSite;
 use crate::Dialect;
 use object::elf;
 

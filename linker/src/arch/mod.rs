@@ -1,17 +1,19 @@
 //! Per-architecture knowledge, one module per family behind the [`Arch`] trait.
 //!
 //! Adding an architecture means a module here and a row in [`by_name`]; the passes call only
-//! the trait.
+//! the trait. Nothing here imports a pass: the shared vocabulary is [`crate::model`].
 
 use crate::error::{ErrorKind, LinkError, Result};
-use crate::layout::GotPlan;
-use crate::relocate::{RelocCx, RelocSite};
-use crate::resolve::Resolution;
+use crate::model::{GotPlan, RelocSite, Resolution};
 
 pub mod arm;
+pub mod got;
+pub mod reloc_cx;
 pub mod riscv;
 pub mod x86;
 pub mod xtensa;
+
+pub use reloc_cx::RelocCx;
 
 /// Fixed facts about an architecture.
 #[derive(Debug, Clone, Copy)]
@@ -58,7 +60,7 @@ pub trait Arch: Sync + Send {
 
     /// Collects the GOT entries (and, on Xtensa, the literal pool).
     fn collect_got(&self, res: &Resolution) -> Result<GotPlan> {
-        crate::layout::collect_got_generic(self.info().got_types, res)
+        got::collect_got_generic(self.info().got_types, res)
     }
 }
 

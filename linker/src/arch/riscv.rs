@@ -5,10 +5,10 @@
 //! arithmetic (`ADD*`/`SUB*`/`SET*`) of jump tables. Relaxation is never done, so `RELAX` and
 //! `ALIGN` need nothing.
 
+use super::RelocCx;
 use super::{fits_signed, read_u16, read_u32, write_u16, write_u32, Arch, ArchInfo};
 use crate::error::{ErrorKind, LinkError, Result};
-use crate::model::{SecId, SecOrigin, Target};
-use crate::relocate::{RelocCx, RelocSite};
+use crate::model::{RelocSite, SecId, SecOrigin, Target};
 use crate::Dialect;
 use object::elf;
 

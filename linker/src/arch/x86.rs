@@ -1,9 +1,9 @@
 //! x86 (EM_386) and x86-64 (EM_X86_64).
 
+use super::RelocCx;
 use super::{add_u32, fits_signed, Arch, ArchInfo};
 use crate::error::{ErrorKind, LinkError, Result};
-use crate::model::Target;
-use crate::relocate::{RelocCx, RelocSite};
+use crate::model::{RelocSite, Target};
 use crate::Dialect;
 use object::elf;
 
