@@ -16,7 +16,8 @@ const SEEDS: u64 = 6;
 
 /// The compiler, its flags (dynruntime.mk's for the arch), objcopy, and the Debian package.
 fn toolchain(arch: &str) -> (String, Vec<&'static str>, String, &'static str) {
-    let (cc, flags, _) = natmod_linker::hints::toolchain_for(arch).expect("known arch");
+    let tc = natmod_linker::arch::toolchain_for(arch).expect("known arch");
+    let (cc, flags) = (tc.cc, tc.multilib_flags);
     // gcc -m32 needs gcc-multilib, which conflicts with the i686 cross compiler we install.
     let (cc, mut flags) = if arch == "x86" {
         ("i686-linux-gnu-gcc", vec![])

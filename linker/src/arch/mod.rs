@@ -38,6 +38,25 @@ pub struct ArchInfo {
     pub literal_pool: bool,
     /// Whether `--arch-flags` is accepted.
     pub accepts_arch_flags: bool,
+    /// The C toolchain `py/dynruntime.mk` uses for this arch.
+    pub toolchain: Toolchain,
+}
+
+/// The C compiler and flags `py/dynruntime.mk` uses for an arch (the parts that pick the
+/// multilib), and the name of the archive holding libm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Toolchain {
+    /// The compiler (`CROSS` + `gcc`).
+    pub cc: &'static str,
+    /// The flags that pick the multilib.
+    pub multilib_flags: &'static [&'static str],
+    /// The archive holding the math functions (`libm.a`, or picolibc's `libc.a`).
+    pub libm: &'static str,
+}
+
+/// The toolchain for the arch called `name` on the command line.
+pub fn toolchain_for(name: &str) -> Option<Toolchain> {
+    by_name(name).ok().map(|a| a.info().toolchain)
 }
 
 /// What differs between architectures in the link.

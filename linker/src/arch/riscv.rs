@@ -6,7 +6,7 @@
 //! `ALIGN` need nothing.
 
 use super::RelocCx;
-use super::{fits_signed, read_u16, read_u32, write_u16, write_u32, Arch, ArchInfo};
+use super::{fits_signed, read_u16, read_u32, write_u16, write_u32, Arch, ArchInfo, Toolchain};
 use crate::error::{ErrorKind, LinkError, Result};
 use crate::model::{RelocSite, SecId, SecOrigin, Target};
 use crate::Dialect;
@@ -35,6 +35,11 @@ pub static RV32IMC: RiscvFamily = RiscvFamily {
         separate_rodata: false,
         literal_pool: false,
         accepts_arch_flags: true,
+        toolchain: Toolchain {
+            cc: "riscv64-unknown-elf-gcc",
+            multilib_flags: &["-march=rv32imac", "-mabi=ilp32"],
+            libm: "libc.a",
+        },
     },
 };
 
@@ -51,6 +56,11 @@ pub static RV64IMC: RiscvFamily = RiscvFamily {
         separate_rodata: false,
         literal_pool: false,
         accepts_arch_flags: false,
+        toolchain: Toolchain {
+            cc: "riscv64-unknown-elf-gcc",
+            multilib_flags: &["-march=rv64imac", "-mabi=lp64"],
+            libm: "libc.a",
+        },
     },
 };
 

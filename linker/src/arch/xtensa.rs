@@ -7,7 +7,7 @@
 //! deduplicated). Every `l32r` is then re-pointed at its word in one of them.
 
 use super::RelocCx;
-use super::{fits_signed, read_u32, Arch, ArchInfo};
+use super::{fits_signed, read_u32, Arch, ArchInfo, Toolchain};
 use crate::error::{ErrorKind, LinkError, Result};
 use crate::model::{
     Bind, GotEntry, GotPlan, LitSlot, LiteralPool, RelocSite, Resolution, SecId, SecOrigin, Shndx,
@@ -45,6 +45,11 @@ pub static XTENSA: XtensaFamily = XtensaFamily {
         separate_rodata: false,
         literal_pool: true,
         accepts_arch_flags: false,
+        toolchain: Toolchain {
+            cc: "xtensa-lx106-elf-gcc",
+            multilib_flags: &["-mforce-l32"],
+            libm: "libm.a",
+        },
     },
 };
 
@@ -62,6 +67,11 @@ pub static XTENSAWIN: XtensaFamily = XtensaFamily {
         separate_rodata: true,
         literal_pool: true,
         accepts_arch_flags: false,
+        toolchain: Toolchain {
+            cc: "xtensa-lx106-elf-gcc",
+            multilib_flags: &["-mforce-l32"],
+            libm: "libm.a",
+        },
     },
 };
 
