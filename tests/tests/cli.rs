@@ -339,6 +339,43 @@ fn hint_libs_names_the_runtime_member_and_keeps_the_reference_first_line() {
     );
 }
 
+#[test]
+fn hints_set_runtime_provider_to_the_archive_member_and_keep_the_detail_text() {
+    let case = natmod_tests::golden::golden_dir().join("float_rt/armv6m");
+    let bytes = std::fs::read(case.join("float_rt.o")).unwrap();
+    let obj = std::sync::Arc::new(natmod_linker::ObjectFile::parse("float_rt.o", &bytes).unwrap());
+    let config = natmod_linker::LinkConfig {
+        arch: "armv6m".into(),
+        dialect: natmod_linker::Dialect::Newest,
+        qstrs: Vec::new(),
+        source_name: "float_rt.o".into(),
+        arch_flags: 0,
+        gc_sections: false,
+    };
+    let failure = natmod_linker::link(&config, vec![obj], &[], None).expect_err("undefined");
+    let mut errors = failure.errors;
+    let before: Vec<_> = errors.iter().map(|e| e.detail.clone()).collect();
+    assert!(errors.iter().all(|e| e.runtime_provider.is_none()));
+    let runtime = natmod_linker::hints::runtime_archives("armv6m").expect("armv6m runtime");
+    natmod_linker::hints::annotate_undefined(&mut errors, &runtime);
+    let dmul = errors
+        .iter()
+        .find(|e| e.symbol.as_deref() == Some("__aeabi_dmul"))
+        .expect("__aeabi_dmul is undefined");
+    // libgcc is pinned by the golden corpus' system_inputs, so the member name is fixed.
+    assert_eq!(dmul.runtime_provider.as_deref(), Some("libgcc.a:muldf3.o"));
+    for (e, old) in errors.iter().zip(before) {
+        match &e.runtime_provider {
+            Some(p) => {
+                let hint = format!("provided by {p}; set LINK_RUNTIME = 1");
+                let want = old.map_or(hint.clone(), |d| format!("{d}; {hint}"));
+                assert_eq!(e.detail.as_deref(), Some(want.as_str()));
+            }
+            None => assert_eq!(e.detail, old),
+        }
+    }
+}
+
 /// natmod-ld `--mpy-dir TREE --preprocess -o OUT mod.c` in `d`.
 fn preprocess_for(d: &std::path::Path, tree: &std::path::Path, out: &str) -> std::process::Output {
     let tree = tree.to_str().unwrap();
