@@ -257,24 +257,21 @@ fn armv6m_runtime_lib(which: &str) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
+/// dynruntime.mk's multilib flags for armv6m.
+fn armv6m_flags() -> &'static [&'static str] {
+    let tc = natmod_linker::arch::toolchain_for("armv6m").expect("armv6m is an arch");
+    tc.multilib_flags
+}
+
 #[test]
 fn archive_member_with_data_names_archive_member_and_the_chain_that_pulled_it() {
     // newlib's sqrt wrapper needs __fdlib_version, defined in .data of lib_a-s_lib_ver.o.
     let d = scratch("member_data");
     std::fs::write(d.join("sq.c"), "#include <math.h>\ndouble root(double x) { return sqrt(x); }\nint mpy_init(void) { return 0; }\n").unwrap();
     let cc = Command::new("arm-none-eabi-gcc")
-        .args([
-            "-std=c99",
-            "-Os",
-            "-fpic",
-            "-fno-common",
-            "-mthumb",
-            "-mcpu=cortex-m0",
-            "-c",
-            "sq.c",
-            "-o",
-            "sq.o",
-        ])
+        .args(natmod_tests::cflags::DYNRUNTIME_CFLAGS)
+        .args(armv6m_flags())
+        .args(["-c", "sq.c", "-o", "sq.o"])
         .current_dir(&d)
         .status()
         .unwrap();

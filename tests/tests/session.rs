@@ -16,10 +16,7 @@ fn read(p: impl AsRef<Path>) -> Vec<u8> {
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("natmod-session-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    natmod_tests::scratch_dir("session", name)
 }
 
 /// A session over a golden entry's inputs, objects set in argv order.
