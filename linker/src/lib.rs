@@ -23,6 +23,7 @@ pub mod resolve;
 pub mod session;
 pub mod size_report;
 mod static_qstrs;
+pub mod verbose;
 
 pub use dialect::Dialect;
 pub use error::{ErrorKind, LinkError, LinkErrors, Site};
@@ -96,6 +97,18 @@ pub fn link(
     archives: &[Archive],
     externs: Option<&Externs>,
 ) -> Result<LinkOutput, LinkFailure> {
+    link_verbose(config, objects, archives, externs, 0)
+}
+
+/// [`link`], with the [`verbose`] dumps of `level` (the number of `-v` flags) in the log
+/// between mpy_ld.py's default lines; the `.mpy` bytes do not depend on `level`.
+pub fn link_verbose(
+    config: &LinkConfig,
+    objects: Vec<Arc<ObjectFile>>,
+    archives: &[Archive],
+    externs: Option<&Externs>,
+    level: u8,
+) -> Result<LinkOutput, LinkFailure> {
     let arch = arch::by_name(&config.arch).map_err(|e| LinkFailure {
         errors: vec![e],
         log: vec![],
@@ -116,7 +129,14 @@ pub fn link(
     // A warning, not an error: the bytes stay mpy_ld.py's (the golden corpus holds such links),
     // and whether the out-of-table read ever runs is not known at link time.
     let qstr_warning = qstr::check_table_use(&res, &config.qstrs).map(|e| e.to_string());
-    let mut log = res.log.clone();
+    let mut log = Vec::new();
+    if level >= verbose::SECTIONS {
+        log.extend(verbose::qstrs(&config.qstrs));
+    }
+    log.extend(res.log.iter().cloned());
+    if level >= verbose::SECTIONS {
+        log.extend(verbose::pulled(&res));
+    }
     let fail = |mut errors: Vec<LinkError>, log: &Vec<String>, lay: Option<&model::Layout>| {
         facts::complete_undefined_sites(&res, &mut errors);
         LinkFailure {
@@ -136,8 +156,25 @@ pub fn link(
     if config.dialect == Dialect::Newest {
         log.extend(lay.log.iter().cloned());
     }
-    let image =
-        relocate::relocate(arch, &res, &lay, externs).map_err(|e| fail(e, &log, Some(&lay)))?;
+    let image = match relocate::relocate(arch, &res, &lay, externs) {
+        Ok(image) => image,
+        Err(e) => {
+            if level >= verbose::SECTIONS {
+                log.extend(verbose::layout(info, &res, &lay, externs, None));
+            }
+            return Err(fail(e, &log, Some(&lay)));
+        }
+    };
+    if level >= verbose::SECTIONS {
+        log.extend(verbose::layout(info, &res, &lay, externs, Some(&image)));
+    }
+    if level >= verbose::RELOCATIONS {
+        log.extend(verbose::relocations(info, &res, &lay, &image));
+    }
+    if level >= verbose::SYMBOLS {
+        log.extend(verbose::symbols(&res, &lay));
+        log.extend(verbose::loader_relocs(&image));
+    }
     let mpy = mpy::build(&mpy::MpyContents {
         mpy_arch: info.mpy_arch,
         arch_flags: config.arch_flags,

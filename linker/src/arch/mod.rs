@@ -9,6 +9,7 @@ use crate::model::{GotPlan, RelocSite, Resolution};
 pub mod arm;
 pub mod got;
 pub mod reloc_cx;
+pub mod reloc_names;
 pub mod riscv;
 pub mod x86;
 pub mod xtensa;
