@@ -20,9 +20,54 @@ pub const RELOCATIONS: u8 = 2;
 /// `-vvv`: defined symbols and the loader's relocation records.
 pub const SYMBOLS: u8 = 3;
 
-/// The module's qstrs, as mpy_ld.py logs them before linking.
-pub fn qstrs(qstrs: &[String]) -> Vec<String> {
-    vec![format!("qstr vals: {}", qstrs.join(", "))]
+/// Resolution's own log, with at `-v` the module's qstrs before it (as mpy_ld.py logs them
+/// first) and the archive members pulled in after it.
+pub fn with_resolution_log(level: u8, qstrs: &[String], res: &Resolution) -> Vec<String> {
+    let mut out = Vec::new();
+    if level >= SECTIONS {
+        out.push(format!("qstr vals: {}", qstrs.join(", ")));
+    }
+    out.extend(res.log.iter().cloned());
+    if level >= SECTIONS {
+        out.extend(pulled(res));
+    }
+    out
+}
+
+/// A link's results once layout is done, for the dumps after relocation.
+pub struct Linked<'a> {
+    /// The arch.
+    pub info: &'a ArchInfo,
+    /// Resolution.
+    pub res: &'a Resolution,
+    /// Layout.
+    pub lay: &'a Layout,
+    /// Fixed-address symbols.
+    pub externs: Option<&'a Externs>,
+}
+
+impl Linked<'_> {
+    /// The lines `level` prints after relocation: the layout (`-v`), the relocations (`-vv`),
+    /// symbols and loader records (`-vvv`). `image` is `None` when relocation failed: then
+    /// only the layout, without GOT values.
+    pub fn after_relocation(&self, level: u8, image: Option<&Image>) -> Vec<String> {
+        let (info, res, lay) = (self.info, self.res, self.lay);
+        let mut out = Vec::new();
+        if level >= SECTIONS {
+            out.extend(layout(info, res, lay, self.externs, image));
+        }
+        let Some(image) = image else {
+            return out;
+        };
+        if level >= RELOCATIONS {
+            out.extend(relocations(info, res, lay, image));
+        }
+        if level >= SYMBOLS {
+            out.extend(symbols(res, lay));
+            out.extend(loader_relocs(image));
+        }
+        out
+    }
 }
 
 /// The archive members resolution pulled in, and why.
