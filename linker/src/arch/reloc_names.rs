@@ -1,7 +1,9 @@
 //! Relocation type names per ELF machine (the `R_*` names of the psABIs, as the `object`
 //! crate defines them), for the verbose dump. Generated from object 0.36's `elf.rs`; where two
-//! names share a number the first one defined is used; `R_RISCV_GOT32_PCREL` (41, the current
-//! psABI name, which reused the number of the retired `R_RISCV_GNU_VTINHERIT`) is set by hand.
+//! names share a number the first one defined is used. Set by hand to the current psABI names:
+//! ARM 10/25/26 (`R_ARM_THM_CALL`, `R_ARM_BASE_PREL`, `R_ARM_GOT_BREL`, which that crate calls
+//! `THM_PC22`, `GOTPC`, `GOT32`) and RISC-V 41 (`R_RISCV_GOT32_PCREL`, reusing the number of the
+//! retired `R_RISCV_GNU_VTINHERIT`).
 
 use object::elf;
 
@@ -108,7 +110,7 @@ pub fn reloc_type_name(machine: u16, rtype: u32) -> Option<&'static str> {
             7 => "R_ARM_THM_ABS5",
             8 => "R_ARM_ABS8",
             9 => "R_ARM_SBREL32",
-            10 => "R_ARM_THM_PC22",
+            10 => "R_ARM_THM_CALL",
             11 => "R_ARM_THM_PC8",
             12 => "R_ARM_AMP_VCALL9",
             13 => "R_ARM_SWI24",
@@ -123,8 +125,8 @@ pub fn reloc_type_name(machine: u16, rtype: u32) -> Option<&'static str> {
             22 => "R_ARM_JUMP_SLOT",
             23 => "R_ARM_RELATIVE",
             24 => "R_ARM_GOTOFF",
-            25 => "R_ARM_GOTPC",
-            26 => "R_ARM_GOT32",
+            25 => "R_ARM_BASE_PREL",
+            26 => "R_ARM_GOT_BREL",
             27 => "R_ARM_PLT32",
             28 => "R_ARM_CALL",
             29 => "R_ARM_JUMP24",
@@ -355,4 +357,29 @@ pub fn reloc_type_name(machine: u16, rtype: u32) -> Option<&'static str> {
         },
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_the_current_psabis() {
+        assert_eq!(
+            reloc_type_name(elf::EM_X86_64, elf::R_X86_64_REX_GOTPCRELX),
+            Some("R_X86_64_REX_GOTPCRELX")
+        );
+        assert_eq!(reloc_type_name(elf::EM_ARM, 26), Some("R_ARM_GOT_BREL"));
+        assert_eq!(reloc_type_name(elf::EM_ARM, 10), Some("R_ARM_THM_CALL"));
+        assert_eq!(
+            reloc_type_name(elf::EM_RISCV, 41),
+            Some("R_RISCV_GOT32_PCREL")
+        );
+        assert_eq!(
+            reloc_type_name(elf::EM_XTENSA, elf::R_XTENSA_SLOT0_OP),
+            Some("R_XTENSA_SLOT0_OP")
+        );
+        assert_eq!(reloc_type_name(elf::EM_386, 9999), None);
+        assert_eq!(reloc_type_name(elf::EM_MIPS, elf::R_MIPS_32), None);
+    }
 }
