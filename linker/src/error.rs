@@ -84,6 +84,10 @@ pub struct LinkError {
     /// Every place that references the symbol (undefined symbols) or defines it (duplicates).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sites: Vec<Site>,
+    /// For an undefined symbol a toolchain runtime archive defines: that archive's file name
+    /// and the member, `archive:member` (set by [`crate::hints::annotate_undefined`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runtime_provider: Option<String>,
 }
 
 impl LinkError {
@@ -98,6 +102,7 @@ impl LinkError {
             section: None,
             offset: None,
             sites: Vec::new(),
+            runtime_provider: None,
         }
     }
 

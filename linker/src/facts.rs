@@ -8,10 +8,9 @@ use crate::arch::ArchInfo;
 use crate::error::{ErrorKind, LinkError, Site};
 use crate::gc::{Reach, Swept, Via};
 use crate::input::elf::{SectionType, Shndx, SymType};
-use crate::layout::Layout;
 use crate::model::{region_of, Region, Target};
-use crate::relocate::Image;
-use crate::resolve::{reference_sites, Provider, PulledMember, Resolution};
+use crate::model::{Image, Layout, Provider, PulledMember, Resolution};
+use crate::resolve::reference_sites;
 use serde::Serialize;
 use std::collections::HashMap;
 

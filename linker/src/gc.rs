@@ -11,8 +11,8 @@
 
 use crate::error::{ErrorKind, LinkError};
 use crate::facts::{LinkFacts, Why};
+use crate::model::Resolution;
 use crate::model::{ObjId, SecId, SecOrigin, Target};
-use crate::resolve::Resolution;
 use std::collections::VecDeque;
 
 /// How the walk reached a section.

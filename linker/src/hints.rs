@@ -3,66 +3,20 @@
 //!
 //! Only archive symbol indexes are read; no member is parsed.
 
+use crate::arch::{toolchain_for, Toolchain};
 use crate::error::{ErrorKind, LinkError};
 use crate::input::archive::{load_lib, Archive};
 use std::path::PathBuf;
 use std::process::Command;
 
-/// The C compiler and flags `py/dynruntime.mk` uses for an arch (the parts that pick the
-/// multilib), and the name of the archive holding libm.
-pub fn toolchain_for(arch: &str) -> Option<(&'static str, &'static [&'static str], &'static str)> {
-    Some(match arch {
-        "x86" => ("gcc", &["-m32"], "libm.a"),
-        "x64" => ("gcc", &[], "libm.a"),
-        "armv6m" => (
-            "arm-none-eabi-gcc",
-            &["-mthumb", "-mcpu=cortex-m0"],
-            "libm.a",
-        ),
-        "armv7m" => (
-            "arm-none-eabi-gcc",
-            &["-mthumb", "-mcpu=cortex-m3"],
-            "libm.a",
-        ),
-        "armv7emsp" => (
-            "arm-none-eabi-gcc",
-            &[
-                "-mthumb",
-                "-mcpu=cortex-m4",
-                "-mfpu=fpv4-sp-d16",
-                "-mfloat-abi=hard",
-            ],
-            "libm.a",
-        ),
-        "armv7emdp" => (
-            "arm-none-eabi-gcc",
-            &[
-                "-mthumb",
-                "-mcpu=cortex-m7",
-                "-mfpu=fpv5-d16",
-                "-mfloat-abi=hard",
-            ],
-            "libm.a",
-        ),
-        "xtensa" | "xtensawin" => ("xtensa-lx106-elf-gcc", &["-mforce-l32"], "libm.a"),
-        "rv32imc" => (
-            "riscv64-unknown-elf-gcc",
-            &["-march=rv32imac", "-mabi=ilp32"],
-            "libc.a",
-        ),
-        "rv64imc" => (
-            "riscv64-unknown-elf-gcc",
-            &["-march=rv64imac", "-mabi=lp64"],
-            "libc.a",
-        ),
-        _ => return None,
-    })
-}
-
 /// The runtime archives (libgcc, then libm or libc) `LINK_RUNTIME = 1` would link for `arch`,
 /// asking the arch's compiler where they are. Archives the compiler does not know are left out.
 pub fn runtime_archive_paths(arch: &str) -> Result<Vec<PathBuf>, LinkError> {
-    let (cc, flags, libm) = toolchain_for(arch).ok_or_else(|| {
+    let Toolchain {
+        cc,
+        multilib_flags: flags,
+        libm,
+    } = toolchain_for(arch).ok_or_else(|| {
         LinkError::new(
             ErrorKind::BadArguments,
             format!("no toolchain known for --arch {arch}"),
@@ -99,7 +53,8 @@ pub fn runtime_archives(arch: &str) -> Result<Vec<Archive>, LinkError> {
 }
 
 /// Adds "provided by ARCHIVE:MEMBER; set LINK_RUNTIME = 1" to every undefined-symbol error
-/// whose symbol one of `archives` defines. The first words of each message stay as they were.
+/// whose symbol one of `archives` defines, and sets its `runtime_provider` to
+/// `ARCHIVE:MEMBER`. The first words of each message stay as they were.
 pub fn annotate_undefined(errors: &mut [LinkError], archives: &[Archive]) {
     for e in errors
         .iter_mut()
@@ -117,11 +72,13 @@ pub fn annotate_undefined(errors: &mut [LinkError], archives: &[Archive]) {
         let file = std::path::Path::new(&a.path)
             .file_name()
             .map(|f| f.to_string_lossy().into_owned());
-        let hint = format!(
-            "provided by {}:{}; set LINK_RUNTIME = 1",
+        let provider = format!(
+            "{}:{}",
             file.unwrap_or_else(|| a.path.clone()),
             a.members[m].name
         );
+        let hint = format!("provided by {provider}; set LINK_RUNTIME = 1");
+        e.runtime_provider = Some(provider);
         e.detail = Some(match e.detail.take() {
             Some(d) => format!("{d}; {hint}"),
             None => hint,

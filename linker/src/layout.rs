@@ -3,145 +3,12 @@
 
 use crate::arch::Arch;
 use crate::error::{ErrorKind, LinkError, Result};
-use crate::input::elf::{Shndx, SymType};
-use crate::model::{region_of, LinkSection, Region, SecId, SecOrigin, Target};
-use crate::resolve::Resolution;
+use crate::model::{
+    region_of, GotEntry, GotPlan, Layout, LinkSection, Region, Resolution, SecId, SecOrigin,
+    Target, MAX_REGION,
+};
 use crate::Dialect;
 use std::collections::HashMap;
-
-/// One GOT entry.
-#[derive(Debug, Clone)]
-pub struct GotEntry {
-    /// Its key: the symbol name, or `name+0xADDEND` / `section+0xOFFSET` on Xtensa.
-    pub name: String,
-    /// The name of the symbol behind it.
-    pub symbol: String,
-    /// What the symbol resolves to.
-    pub target: Target,
-    /// Initial link address (the existing literal value on Xtensa).
-    pub init: u64,
-    /// Offset within the GOT, set by layout.
-    pub offset: u64,
-}
-
-/// A literal-pool slot of an Xtensa `.literal` word.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LitSlot {
-    /// The word is a pointer: it becomes this GOT entry.
-    Got(String),
-    /// The word is a constant: it becomes this literal value.
-    Value(u32),
-}
-
-/// Xtensa's literal pool: deduplicated constants and the slot of every `.literal` word.
-#[derive(Debug, Clone, Default)]
-pub struct LiteralPool {
-    /// Distinct constant values in first-seen order.
-    pub values: Vec<u32>,
-    /// Value -> index in `values`.
-    pub value_index: HashMap<u32, usize>,
-    /// (object name, offset within its `.literal` section) -> slot.
-    pub slots: HashMap<(String, u64), LitSlot>,
-}
-
-/// What GOT collection produces.
-#[derive(Debug, Clone, Default)]
-pub struct GotPlan {
-    /// Entries in first-reference order (sorted later).
-    pub entries: Vec<GotEntry>,
-    /// The literal pool, on Xtensa.
-    pub literals: Option<LiteralPool>,
-}
-
-/// Collects GOT entries the generic way: every global symbol behind a GOT-type relocation in
-/// a linked section, keyed by name, in first-reference order.
-pub fn collect_got_generic(got_types: &[u32], res: &Resolution) -> Result<GotPlan> {
-    let mut plan = GotPlan::default();
-    let mut seen = HashMap::new();
-    for &id in &res.sections.order {
-        let Some((obj, relocs)) = res.relocs_of(id) else {
-            continue;
-        };
-        let file = &res.objects.files[obj];
-        for r in relocs {
-            let s = &file.symbols[r.sym as usize];
-            if !(s.is_global() && got_types.contains(&r.rtype)) {
-                continue;
-            }
-            if !matches!(s.stype, SymType::NoType | SymType::Func | SymType::Object)
-                || s.name.is_empty()
-            {
-                return Err(LinkError::new(
-                    ErrorKind::Unsupported,
-                    format!(
-                        "{}: GOT relocation to a symbol of unsupported type: {:?}",
-                        file.name, s.name
-                    ),
-                )
-                .object(file.name.clone())
-                .at(res.sections.all[id].name.clone(), r.offset));
-            }
-            if seen.insert(s.name.clone(), ()).is_none() {
-                plan.entries.push(GotEntry {
-                    name: s.name.clone(),
-                    symbol: s.name.clone(),
-                    target: res.objects.targets[obj][r.sym as usize],
-                    init: 0,
-                    offset: 0,
-                });
-            }
-        }
-    }
-    Ok(plan)
-}
-
-/// The finished layout.
-#[derive(Debug, Clone)]
-pub struct Layout {
-    /// Sections with addresses (indexes as in the resolution).
-    pub sections: Vec<LinkSection>,
-    /// Output order.
-    pub order: Vec<SecId>,
-    /// GOT entries in GOT order.
-    pub got: Vec<GotEntry>,
-    /// Name -> index in `got`.
-    pub got_index: HashMap<String, usize>,
-    /// The GOT section.
-    pub got_sec: SecId,
-    /// The literal pool section (Xtensa).
-    pub lit_sec: Option<SecId>,
-    /// The literal pool (Xtensa).
-    pub literals: Option<LiteralPool>,
-    /// The entry trampoline at the start of the text (maybe empty).
-    pub trampoline: Vec<u8>,
-    /// Address of `mpy_init` in the text.
-    pub entry: u64,
-    /// Region sizes.
-    pub text_size: u64,
-    /// rodata region size (separate-rodata arches).
-    pub rodata_size: u64,
-    /// BSS region size.
-    pub bss_size: u64,
-    /// Lines mpy_ld.py prints during layout at the default verbosity.
-    pub log: Vec<String>,
-}
-
-impl Layout {
-    /// The GOT section's address in the text.
-    pub fn got_addr(&self) -> u64 {
-        self.sections[self.got_sec].addr
-    }
-
-    /// The GOT entry keyed `name`.
-    pub fn got_entry(&self, name: &str) -> Option<&GotEntry> {
-        self.got_index.get(name).map(|&i| &self.got[i])
-    }
-}
-
-/// The largest text (or rodata) region natmod-ld lays out: far beyond what any port can load,
-/// and a bound on what a malformed object (a huge alignment, a huge NOBITS `.text`) can make
-/// it allocate. Also the largest section alignment accepted.
-pub const MAX_REGION: u64 = 64 << 20;
 
 /// An error when a region laid out from `(text, rodata, bss)` sizes exceeds [`MAX_REGION`].
 fn check_region_sizes((text, rodata, _): (u64, u64, u64)) -> Result<()> {
@@ -206,56 +73,11 @@ pub fn layout(
     externs: Option<&crate::Externs>,
 ) -> Result<Layout> {
     let info = arch.info();
-    let word = info.word_size as u64;
     let mut sections = res.sections.all.clone();
     let mut order = res.sections.order.clone();
     let mut log = Vec::new();
-
-    // The GOT, and on Xtensa the literal pool, become sections of their own.
-    let got_sec = sections.len();
-    sections.push(LinkSection {
-        name: "GOT".into(),
-        origin: SecOrigin::Got,
-        size: plan.entries.len() as u64 * word,
-        align: word,
-        addr: 0,
-    });
-    let mut lit_sec = None;
-    if info.literal_pool {
-        order.insert(0, got_sec);
-        let n = plan.literals.as_ref().map(|l| l.values.len()).unwrap_or(0) as u64;
-        let id = sections.len();
-        sections.push(LinkSection {
-            name: "LIT".into(),
-            origin: SecOrigin::Lit,
-            size: n * word,
-            align: word,
-            addr: 0,
-        });
-        order.insert(1, id);
-        lit_sec = Some(id);
-    } else {
-        // (resolve already put the memset/memmove stubs at index 1, where mpy_ld.py puts them.)
-        order.push(got_sec);
-    }
-
-    // The entry point.
-    let Some(&(eobj, esym)) = res.known.get("mpy_init") else {
-        return Err(
-            LinkError::new(ErrorKind::MissingEntry, "unknown symbol: mpy_init")
-                .detail("every native module needs a global mpy_init function")
-                .symbol("mpy_init"),
-        );
-    };
-    let Target::Defined {
-        sec: entry_sec,
-        value: entry_value,
-    } = res.objects.targets[eobj][esym]
-    else {
-        return Err(
-            LinkError::new(ErrorKind::MissingEntry, "unknown symbol: mpy_init").symbol("mpy_init"),
-        );
-    };
+    let (got_sec, lit_sec) = add_pool_sections(info, &plan, &mut sections, &mut order);
+    let (entry_sec, entry_value) = entry_point(res)?;
     let text_align = sections[entry_sec].align;
     if arch.text_alignment_untested(text_align) {
         log.push(format!(
@@ -263,93 +85,17 @@ pub fn layout(
             info.machine_name
         ));
     }
-    let _ = res.objects.files[eobj].symbols[esym].shndx == Shndx::Undef;
-
-    let place = |sections: &mut Vec<LinkSection>, tramp_len: u64| -> (u64, u64, u64) {
-        let (mut text, mut rodata, mut bss) = (tramp_len, 0u64, 0u64);
-        for &id in &order {
-            let s = &mut sections[id];
-            let len = match region_of(&s.name, info.separate_rodata) {
-                Region::Text => &mut text,
-                Region::Rodata => &mut rodata,
-                Region::Bss => &mut bss,
-            };
-            s.addr = align_to(*len, s.align);
-            *len = s.addr + s.size;
-        }
-        (text, rodata, bss)
+    let regions = Regions {
+        order: &order,
+        separate_rodata: info.separate_rodata,
     };
-
-    let step = text_align.max(1);
-    let trampoline;
-    let sizes;
-    match dialect {
-        Dialect::V1_23 => {
-            let placeholder = arch.entry_jump(8, dialect)?.len() as u64;
-            sizes = place(&mut sections, placeholder);
-            check_region_sizes(sizes)?;
-            let target = sections[entry_sec].addr + entry_value;
-            let mut j = arch.entry_jump(target as i64, dialect)?;
-            j.resize(placeholder as usize, 0);
-            trampoline = j;
-        }
-        Dialect::Newest => {
-            // Size the jump against the real layout: mpy_init's address depends on the
-            // trampoline's length, so grow the gap by the entry section's alignment until the
-            // jump fits. (mpy_ld.py sizes it before layout, which is wrong when mpy_init is not
-            // in the first text section: it then emits no jump at all.)
-            let mut gap = 0u64;
-            loop {
-                let s = place(&mut sections, gap);
-                check_region_sizes(s)?;
-                let target = sections[entry_sec].addr + entry_value;
-                if gap == 0 {
-                    if target == 0 {
-                        trampoline = Vec::new();
-                        sizes = s;
-                        break;
-                    }
-                } else {
-                    let j = arch.entry_jump(target as i64, dialect)?;
-                    if j.len() as u64 <= gap {
-                        let mut j = j;
-                        j.resize(gap as usize, 0);
-                        trampoline = j;
-                        sizes = s;
-                        break;
-                    }
-                }
-                gap += step;
-                if gap > 64 * step.max(4) {
-                    return Err(LinkError::new(
-                        ErrorKind::JumpTooFar,
-                        "cannot place the entry jump",
-                    )
-                    .symbol("mpy_init"));
-                }
-            }
-        }
-    }
+    let entry_at = (entry_sec, entry_value);
+    let (trampoline, sizes) = match dialect {
+        Dialect::V1_23 => trampoline_v1_23(arch, &regions, &mut sections, entry_at)?,
+        Dialect::Newest => trampoline_sized(arch, &regions, &mut sections, entry_at)?,
+    };
     let entry = sections[entry_sec].addr + entry_value;
-
-    // GOT order: external, other, text, rodata, bss (stable), then offsets.
-    let mut keyed: Vec<(u32, GotEntry)> = Vec::with_capacity(plan.entries.len());
-    for e in plan.entries {
-        let key = match got_section_name(&e, &sections, externs) {
-            Some(n) => got_sort_key(&n),
-            None => 0,
-        };
-        keyed.push((key, e));
-    }
-    keyed.sort_by_key(|(k, _)| *k);
-    let mut got = Vec::with_capacity(keyed.len());
-    let mut got_index = HashMap::new();
-    for (i, (_, mut e)) in keyed.into_iter().enumerate() {
-        e.offset = i as u64 * word;
-        got_index.insert(e.name.clone(), i);
-        got.push(e);
-    }
-
+    let (got, got_index) = order_got(plan.entries, &sections, externs, info.word_size as u64);
     Ok(Layout {
         sections,
         order,
@@ -365,4 +111,162 @@ pub fn layout(
         bss_size: sizes.2,
         log,
     })
+}
+
+/// Adds the GOT, and on Xtensa the literal pool, as sections of their own (first on Xtensa,
+/// last elsewhere). Returns their ids.
+fn add_pool_sections(
+    info: &crate::arch::ArchInfo,
+    plan: &GotPlan,
+    sections: &mut Vec<LinkSection>,
+    order: &mut Vec<SecId>,
+) -> (SecId, Option<SecId>) {
+    let word = info.word_size as u64;
+    let got_sec = sections.len();
+    sections.push(LinkSection {
+        name: "GOT".into(),
+        origin: SecOrigin::Got,
+        size: plan.entries.len() as u64 * word,
+        align: word,
+        addr: 0,
+    });
+    if !info.literal_pool {
+        // (resolve already put the memset/memmove stubs at index 1, where mpy_ld.py puts them.)
+        order.push(got_sec);
+        return (got_sec, None);
+    }
+    order.insert(0, got_sec);
+    let n = plan.literals.as_ref().map(|l| l.values.len()).unwrap_or(0) as u64;
+    let id = sections.len();
+    sections.push(LinkSection {
+        name: "LIT".into(),
+        origin: SecOrigin::Lit,
+        size: n * word,
+        align: word,
+        addr: 0,
+    });
+    order.insert(1, id);
+    (got_sec, Some(id))
+}
+
+/// The section and offset of `mpy_init`, or the missing-entry error.
+fn entry_point(res: &Resolution) -> Result<(SecId, u64)> {
+    let Some(&(eobj, esym)) = res.known.get("mpy_init") else {
+        return Err(
+            LinkError::new(ErrorKind::MissingEntry, "unknown symbol: mpy_init")
+                .detail("every native module needs a global mpy_init function")
+                .symbol("mpy_init"),
+        );
+    };
+    match res.objects.targets[eobj][esym] {
+        Target::Defined { sec, value } => Ok((sec, value)),
+        _ => Err(
+            LinkError::new(ErrorKind::MissingEntry, "unknown symbol: mpy_init").symbol("mpy_init"),
+        ),
+    }
+}
+
+/// The output order and how regions are split, for placing sections.
+struct Regions<'a> {
+    order: &'a [SecId],
+    separate_rodata: bool,
+}
+
+impl Regions<'_> {
+    /// Gives every section in the order an address after a trampoline of `tramp_len` bytes;
+    /// returns the (text, rodata, bss) sizes.
+    fn place(&self, sections: &mut [LinkSection], tramp_len: u64) -> (u64, u64, u64) {
+        let (mut text, mut rodata, mut bss) = (tramp_len, 0u64, 0u64);
+        for &id in self.order {
+            let s = &mut sections[id];
+            let len = match region_of(&s.name, self.separate_rodata) {
+                Region::Text => &mut text,
+                Region::Rodata => &mut rodata,
+                Region::Bss => &mut bss,
+            };
+            s.addr = align_to(*len, s.align);
+            *len = s.addr + s.size;
+        }
+        (text, rodata, bss)
+    }
+}
+
+/// The trampoline and region sizes v1.23's mpy_ld.py produces: a jump sized for a placeholder
+/// target, padded to that size.
+fn trampoline_v1_23(
+    arch: &dyn Arch,
+    regions: &Regions,
+    sections: &mut [LinkSection],
+    (entry_sec, entry_value): (SecId, u64),
+) -> Result<(Vec<u8>, (u64, u64, u64))> {
+    let placeholder = arch.entry_jump(8, Dialect::V1_23)?.len() as u64;
+    let sizes = regions.place(sections, placeholder);
+    check_region_sizes(sizes)?;
+    let target = sections[entry_sec].addr + entry_value;
+    let mut j = arch.entry_jump(target as i64, Dialect::V1_23)?;
+    j.resize(placeholder as usize, 0);
+    Ok((j, sizes))
+}
+
+/// The trampoline sized against the real layout: mpy_init's address depends on the
+/// trampoline's length, so the gap grows by the entry section's alignment until the jump fits.
+/// (mpy_ld.py sizes it before layout, which is wrong when mpy_init is not in the first text
+/// section: it then emits no jump at all.)
+fn trampoline_sized(
+    arch: &dyn Arch,
+    regions: &Regions,
+    sections: &mut [LinkSection],
+    (entry_sec, entry_value): (SecId, u64),
+) -> Result<(Vec<u8>, (u64, u64, u64))> {
+    let step = sections[entry_sec].align.max(1);
+    let mut gap = 0u64;
+    loop {
+        let s = regions.place(sections, gap);
+        check_region_sizes(s)?;
+        let target = sections[entry_sec].addr + entry_value;
+        if gap == 0 {
+            if target == 0 {
+                return Ok((Vec::new(), s));
+            }
+        } else {
+            let mut j = arch.entry_jump(target as i64, Dialect::Newest)?;
+            if j.len() as u64 <= gap {
+                j.resize(gap as usize, 0);
+                return Ok((j, s));
+            }
+        }
+        gap += step;
+        if gap > 64 * step.max(4) {
+            return Err(
+                LinkError::new(ErrorKind::JumpTooFar, "cannot place the entry jump")
+                    .symbol("mpy_init"),
+            );
+        }
+    }
+}
+
+/// GOT order: external, other, text, rodata, bss (stable), then offsets. Returns the entries
+/// in GOT order and the index by name.
+fn order_got(
+    entries: Vec<GotEntry>,
+    sections: &[LinkSection],
+    externs: Option<&crate::Externs>,
+    word: u64,
+) -> (Vec<GotEntry>, HashMap<String, usize>) {
+    let mut keyed: Vec<(u32, GotEntry)> = entries
+        .into_iter()
+        .map(|e| {
+            let key = got_section_name(&e, sections, externs).map_or(0, |n| got_sort_key(&n));
+            (key, e)
+        })
+        .collect();
+    keyed.sort_by_key(|(k, _)| *k);
+    let mut got = Vec::with_capacity(keyed.len());
+    let mut got_index = HashMap::new();
+    for (i, (_, mut e)) in keyed.into_iter().enumerate() {
+        e.offset = i as u64 * word;
+        got_index.insert(e.name.clone(), i);
+        got.push(e);
+    }
+    (got, got_index)
 }

@@ -23,6 +23,7 @@ pub mod resolve;
 pub mod session;
 pub mod size_report;
 mod static_qstrs;
+pub mod verbose;
 
 pub use dialect::Dialect;
 pub use error::{ErrorKind, LinkError, LinkErrors, Site};
@@ -96,6 +97,18 @@ pub fn link(
     archives: &[Archive],
     externs: Option<&Externs>,
 ) -> Result<LinkOutput, LinkFailure> {
+    link_verbose(config, objects, archives, externs, 0)
+}
+
+/// [`link`], with the [`verbose`] dumps of `level` (the number of `-v` flags) in the log
+/// between mpy_ld.py's default lines; the `.mpy` bytes do not depend on `level`.
+pub fn link_verbose(
+    config: &LinkConfig,
+    objects: Vec<Arc<ObjectFile>>,
+    archives: &[Archive],
+    externs: Option<&Externs>,
+    level: u8,
+) -> Result<LinkOutput, LinkFailure> {
     let arch = arch::by_name(&config.arch).map_err(|e| LinkFailure {
         errors: vec![e],
         log: vec![],
@@ -116,8 +129,8 @@ pub fn link(
     // A warning, not an error: the bytes stay mpy_ld.py's (the golden corpus holds such links),
     // and whether the out-of-table read ever runs is not known at link time.
     let qstr_warning = qstr::check_table_use(&res, &config.qstrs).map(|e| e.to_string());
-    let mut log = res.log.clone();
-    let fail = |mut errors: Vec<LinkError>, log: &Vec<String>, lay: Option<&layout::Layout>| {
+    let mut log = verbose::with_resolution_log(level, &config.qstrs, &res);
+    let fail = |mut errors: Vec<LinkError>, log: &Vec<String>, lay: Option<&model::Layout>| {
         facts::complete_undefined_sites(&res, &mut errors);
         LinkFailure {
             facts: facts::collect(info, &res, lay, None, &errors, &gc_state),
@@ -136,9 +149,30 @@ pub fn link(
     if config.dialect == Dialect::Newest {
         log.extend(lay.log.iter().cloned());
     }
-    let image =
-        relocate::relocate(arch, &res, &lay, externs).map_err(|e| fail(e, &log, Some(&lay)))?;
-    let mpy = mpy::build(&mpy::MpyContents {
+    let relocated = relocate::relocate(arch, &res, &lay, externs);
+    let dump = verbose::Linked {
+        info,
+        res: &res,
+        lay: &lay,
+        externs,
+    };
+    log.extend(dump.after_relocation(level, relocated.as_ref().ok()));
+    let image = relocated.map_err(|e| fail(e, &log, Some(&lay)))?;
+    log.extend(size_lines(info, &image, lay.got.len()));
+    let facts = facts::collect(info, &res, Some(&lay), Some(&image), &[], &gc_state);
+    let warnings = externs
+        .map(|e| e.warnings.clone())
+        .unwrap_or_default()
+        .into_iter()
+        .chain(qstr_warning)
+        .collect();
+    let mpy = write_mpy(config, info, &image);
+    Ok(output(mpy, log, warnings, (&res, &lay, &image), facts))
+}
+
+/// The `.mpy` bytes of a relocated image.
+fn write_mpy(config: &LinkConfig, info: &arch::ArchInfo, image: &model::Image) -> Vec<u8> {
+    mpy::build(&mpy::MpyContents {
         mpy_arch: info.mpy_arch,
         arch_flags: config.arch_flags,
         source_name: &config.source_name,
@@ -148,30 +182,27 @@ pub fn link(
         bss_size: image.bss_size,
         relocs: &image.relocs,
         word_size: info.word_size,
-    });
-    log.push(format!("arch:         {}", info.machine_name));
-    log.push(format!("text size:    {}", image.text.len()));
-    if !image.rodata.is_empty() {
-        log.push(format!("rodata size:  {}", image.rodata.len()));
-    }
-    log.push(format!("bss size:     {}", image.bss_size));
-    log.push(format!("GOT entries:  {}", lay.got.len()));
-    let mut facts = facts::collect(info, &res, Some(&lay), Some(&image), &[], &gc_state);
+    })
+}
+
+/// A finished link's output, its facts completed with the module's sizes.
+fn output(
+    mpy: Vec<u8>,
+    log: Vec<String>,
+    warnings: Vec<String>,
+    (res, lay, image): (&model::Resolution, &model::Layout, &model::Image),
+    mut facts: LinkFacts,
+) -> LinkOutput {
     facts.module = Some(facts::ModuleSizes {
         mpy: mpy.len() as u64,
         text: image.text.len() as u64,
         rodata: image.rodata.len() as u64,
         bss: image.bss_size,
     });
-    Ok(LinkOutput {
+    LinkOutput {
         mpy,
         log,
-        warnings: externs
-            .map(|e| e.warnings.clone())
-            .unwrap_or_default()
-            .into_iter()
-            .chain(qstr_warning)
-            .collect(),
+        warnings,
         text_size: image.text.len() as u64,
         rodata_size: image.rodata.len() as u64,
         bss_size: image.bss_size,
@@ -180,7 +211,21 @@ pub fn link(
         entry_jump: lay.trampoline.len() as u64,
         pulled: res.pulled.clone(),
         facts,
-    })
+    }
+}
+
+/// The lines mpy_ld.py prints after a link at the default verbosity.
+fn size_lines(info: &arch::ArchInfo, image: &model::Image, got_entries: usize) -> Vec<String> {
+    let mut log = vec![
+        format!("arch:         {}", info.machine_name),
+        format!("text size:    {}", image.text.len()),
+    ];
+    if !image.rodata.is_empty() {
+        log.push(format!("rodata size:  {}", image.rodata.len()));
+    }
+    log.push(format!("bss size:     {}", image.bss_size));
+    log.push(format!("GOT entries:  {got_entries}"));
+    log
 }
 
 /// Reads and parses object files by path (named as given; lossily when not UTF-8).

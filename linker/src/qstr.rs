@@ -111,7 +111,7 @@ pub fn read_config_h(text: &[u8]) -> Vec<String> {
 /// an N beyond the config.h's count is reported the same way. Elsewhere N is an instruction
 /// displacement the linker does not decode, so a config.h with too few qstrs is not seen.
 pub fn check_table_use(
-    res: &crate::resolve::Resolution,
+    res: &crate::model::Resolution,
     qstrs: &[String],
 ) -> Option<crate::LinkError> {
     use crate::error::{ErrorKind, LinkError, Site};

@@ -5,9 +5,14 @@
 use crate::arch::Arch;
 use crate::error::{ErrorKind, LinkError, Site};
 use crate::input::archive::Archive;
-use crate::input::elf::{Bind, ObjectFile, SectionType, Shndx};
+use crate::input::elf::{Bind, InputSymbol, ObjectFile, SectionType, Shndx, SymType};
 use crate::input::externs::Externs;
-use crate::model::{LinkSection, MemFunc, ObjId, Objects, SecId, SecOrigin, Sections, Target};
+use crate::model::{
+    LinkSection, MemFunc, ObjId, Objects, Resolution, SecId, SecOrigin, Sections, Target,
+    MAX_REGION,
+};
+/// Re-exported where callers found them before they moved to [`crate::model`].
+pub use crate::model::{Provider, PulledMember};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -40,20 +45,6 @@ pub fn fun_table_slot(name: &str) -> Option<u32> {
         .map(|i| FUN_TABLE_TYPE_OFFSET + i as u32)
 }
 
-/// An archive member pulled into the link.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct PulledMember {
-    /// Archive path.
-    pub archive: String,
-    /// Member name.
-    pub member: String,
-    /// The symbol whose lookup pulled it in.
-    pub by_symbol: String,
-    /// Index (in pull order) of the member whose undefined symbol that was; `None` when an
-    /// input object needed it.
-    pub needed_by: Option<usize>,
-}
-
 /// How member `i` of `pulled` came in, from the object's need down to the member, e.g.
 /// `sqrt -> libm.a:lib_a-w_sqrt.o -> __fdlib_version -> libm.a:lib_a-s_lib_ver.o`.
 pub fn pull_chain(pulled: &[PulledMember], mut i: usize) -> String {
@@ -75,55 +66,6 @@ pub fn pull_chain(pulled: &[PulledMember], mut i: usize) -> String {
     }
     steps.reverse();
     steps.join(" -> ")
-}
-
-/// How each symbol was provided, for the editor.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Provider {
-    /// Defined by a loaded object or archive member.
-    Object(String),
-    /// An `mp_fun_table` slot.
-    FunTable(u32),
-    /// memset/memcpy/memmove provision (fun-table slot).
-    MemProvision(u32),
-    /// An `--externs` address.
-    Extern(u32),
-    /// The qstr, object or function table itself.
-    Runtime,
-}
-
-/// The result of resolution.
-#[derive(Debug, Clone, Default)]
-pub struct Resolution {
-    /// Objects with per-symbol targets.
-    pub objects: Objects,
-    /// Loaded sections in output order.
-    pub sections: Sections,
-    /// Defined global name -> (object, symbol index); the last definition wins.
-    pub known: HashMap<String, (ObjId, usize)>,
-    /// Undefined global references, in order.
-    pub unresolved: Vec<(ObjId, usize)>,
-    /// Archive members pulled in, in load order.
-    pub pulled: Vec<PulledMember>,
-    /// Where each referenced global came from.
-    pub providers: Vec<(String, Provider)>,
-    /// Lines mpy_ld.py prints on stdout at the default verbosity during these steps.
-    pub log: Vec<String>,
-}
-
-impl Resolution {
-    /// The object of loaded section `id` and the ELF relocations that apply to it (the last
-    /// relocation section after it, as the link uses); `None` for the linker's own sections
-    /// and for sections without relocations.
-    pub fn relocs_of(&self, id: SecId) -> Option<(ObjId, &[crate::input::elf::Reloc])> {
-        let SecOrigin::Object { obj, shndx } = self.sections.all[id].origin else {
-            return None;
-        };
-        let file = &self.objects.files[obj];
-        let ri = file.reloc_section_for(shndx)?;
-        Some((obj, &file.sections[ri].relocs))
-    }
 }
 
 /// Section-name prefixes that are linked (`.srodata`: see [`crate::model::is_rodata`]).
@@ -150,252 +92,310 @@ fn load_object(
     refused_names: &mut HashSet<String>,
     errors: &mut Vec<LinkError>,
 ) {
-    let info = arch.info();
-    let obj_id = res.objects.files.len();
-    // A 32-bit object cannot serve a 64-bit arch (mpy_ld.py asserts later on); the reverse
-    // is accepted, as mpy_ld.py accepts it (an ELFCLASS64 RISC-V object as rv32imc).
-    let class_mismatch = info.word_size == 8 && !obj.is_64;
-    if obj.machine != info.machine || class_mismatch {
-        let detail = if obj.machine != info.machine {
-            format!(
-                "{} is {}, --arch {} needs {}",
-                obj.name,
-                crate::input::elf::machine_name(obj.machine),
-                info.name,
-                info.machine_name
-            )
-        } else {
-            format!(
-                "{} is a 32-bit (ELFCLASS32) object, --arch {} needs a 64-bit one",
-                obj.name, info.name
-            )
-        };
-        errors.push(
-            LinkError::new(ErrorKind::IncompatibleArch, "incompatible arch")
-                .detail(detail)
-                .object(obj.name.clone()),
-        );
-        res.objects.files.push(obj.clone());
+    if let Some(e) = machine_mismatch(arch.info(), &obj) {
+        errors.push(e);
         res.objects
             .targets
             .push(vec![Target::None; obj.symbols.len()]);
         res.objects.loaded.push(vec![None; obj.sections.len()]);
+        res.objects.files.push(obj);
         return;
     }
+    let obj_id = res.objects.files.len();
     let mut loaded: Vec<Option<SecId>> = vec![None; obj.sections.len()];
     for (idx, s) in obj.sections.iter().enumerate() {
         if !matches!(s.stype, SectionType::Progbits | SectionType::Nobits) || s.size == 0 {
             continue;
         }
         if LINKED_PREFIXES.iter().any(|p| s.name.starts_with(p)) {
-            if s.addr != 0 {
-                errors.push(
-                    LinkError::new(
-                        ErrorKind::BadObject,
-                        format!("{}: section {} has a load address", obj.name, s.name),
-                    )
-                    .object(obj.name.clone()),
-                );
-                continue;
-            }
-            let pow2 = s.align == 0 || s.align.is_power_of_two();
-            if !pow2 || s.align > crate::layout::MAX_REGION {
-                errors.push(
-                    LinkError::new(
-                        ErrorKind::BadObject,
-                        format!(
-                            "{}: section {} has an alignment of {} bytes",
-                            obj.name, s.name, s.align
-                        ),
-                    )
-                    .detail(format!(
-                        "an alignment must be a power of two, at most {}",
-                        crate::layout::MAX_REGION
-                    ))
-                    .object(obj.name.clone()),
-                );
-                continue;
-            }
-            let id = res.sections.all.len();
-            res.sections.all.push(LinkSection {
-                name: s.name.clone(),
-                origin: SecOrigin::Object {
-                    obj: obj_id,
-                    shndx: idx,
-                },
-                size: s.size,
-                align: s.align,
-                addr: 0,
-            });
-            loaded[idx] = Some(id);
-            if s.name.starts_with(".literal") {
-                res.sections.literals.push(id);
-            } else {
-                res.sections.order.push(id);
+            match link_section(res, &obj, obj_id, idx) {
+                Ok(id) => loaded[idx] = Some(id),
+                Err(e) => errors.push(e),
             }
         } else if SMALL_DATA_PREFIXES.iter().any(|p| s.name.starts_with(p)) {
-            let named: Vec<String> = obj
-                .symbols
-                .iter()
-                .filter(|y| y.shndx == Shndx::Index(idx as u32))
-                .inspect(|y| {
-                    refused_names.insert(y.name.clone());
-                })
-                .filter(|y| !y.name.is_empty() && y.stype != crate::input::elf::SymType::Section)
-                .map(|y| format!("{}, {} bytes", y.name, y.size))
-                .collect();
-            let mut e = LinkError::new(
-                ErrorKind::Unsupported,
-                format!(
-                    "{}: {} non-empty: RISC-V small-data sections are not supported",
-                    obj.name, s.name
-                ),
-            )
-            .object(obj.name.clone())
-            .at(s.name.clone(), 0);
-            let symbols = if named.is_empty() {
-                String::new()
-            } else {
-                format!("symbol: {}; ", named.join("; symbol: "))
-            };
-            e = e.detail(format!(
-                "{symbols}gcc puts small globals there for non-PIC code; compile with -fpic \
-                 (as dynruntime.mk does) or -msmall-data-limit=0"
-            ));
-            if let Some(first) = obj.symbols.iter().find(|y| {
-                y.shndx == Shndx::Index(idx as u32)
-                    && !y.name.is_empty()
-                    && y.stype != crate::input::elf::SymType::Section
-            }) {
-                e = e.symbol(first.name.clone());
-            }
-            errors.push(e);
+            errors.push(small_data_error(&obj, idx, refused_names));
         } else if s.name.starts_with(".data") {
-            let in_section: Vec<&crate::input::elf::InputSymbol> = obj
-                .symbols
-                .iter()
-                .filter(|y| y.shndx == Shndx::Index(idx as u32))
-                .collect();
-            for y in &in_section {
-                refused_names.insert(y.name.clone());
-            }
-            let named: Vec<_> = in_section
-                .iter()
-                .filter(|y| !y.name.is_empty() && y.stype != crate::input::elf::SymType::Section)
-                .collect();
-            let mut e = LinkError::new(
-                ErrorKind::DataNonEmpty,
-                format!("{}: {} non-empty", obj.name, s.name),
-            )
-            .object(obj.name.clone())
-            .at(s.name.clone(), 0);
-            let mut detail = Vec::new();
-            if let Some(first) = named.first() {
-                let list: Vec<String> = named
-                    .iter()
-                    .map(|y| format!("{}, {} bytes", y.name, y.size))
-                    .collect();
-                detail.push(format!("symbol: {}", list.join("; symbol: ")));
-                e = e.symbol(first.name.clone());
-            }
-            if let Some(i) = res
-                .pulled
-                .iter()
-                .position(|p| format!("{}:{}", p.archive, p.member) == obj.name)
-            {
-                detail.push(format!("pulled in by {}", pull_chain(&res.pulled, i)));
-            }
-            if !detail.is_empty() {
-                e = e.detail(detail.join("; "));
-            }
-            errors.push(e);
+            errors.push(data_error(res, &obj, idx, refused_names));
         }
     }
+    let targets = define_symbols(res, &obj, obj_id, &loaded, errors);
+    res.objects.files.push(obj);
+    res.objects.targets.push(targets);
+    res.objects.loaded.push(loaded);
+}
+
+/// The incompatible-arch error, when `obj` cannot serve the arch. A 32-bit object cannot serve
+/// a 64-bit arch (mpy_ld.py asserts later on); the reverse is accepted, as mpy_ld.py accepts it
+/// (an ELFCLASS64 RISC-V object as rv32imc).
+fn machine_mismatch(info: &crate::arch::ArchInfo, obj: &ObjectFile) -> Option<LinkError> {
+    let detail = if obj.machine != info.machine {
+        format!(
+            "{} is {}, --arch {} needs {}",
+            obj.name,
+            crate::input::elf::machine_name(obj.machine),
+            info.name,
+            info.machine_name
+        )
+    } else if info.word_size == 8 && !obj.is_64 {
+        format!(
+            "{} is a 32-bit (ELFCLASS32) object, --arch {} needs a 64-bit one",
+            obj.name, info.name
+        )
+    } else {
+        return None;
+    };
+    Some(
+        LinkError::new(ErrorKind::IncompatibleArch, "incompatible arch")
+            .detail(detail)
+            .object(obj.name.clone()),
+    )
+}
+
+/// Adds section `idx` of `obj` to the link, once its address and alignment are checked.
+fn link_section(
+    res: &mut Resolution,
+    obj: &ObjectFile,
+    obj_id: ObjId,
+    idx: usize,
+) -> Result<SecId, LinkError> {
+    let s = &obj.sections[idx];
+    if s.addr != 0 {
+        return Err(LinkError::new(
+            ErrorKind::BadObject,
+            format!("{}: section {} has a load address", obj.name, s.name),
+        )
+        .object(obj.name.clone()));
+    }
+    let pow2 = s.align == 0 || s.align.is_power_of_two();
+    if !pow2 || s.align > MAX_REGION {
+        return Err(LinkError::new(
+            ErrorKind::BadObject,
+            format!(
+                "{}: section {} has an alignment of {} bytes",
+                obj.name, s.name, s.align
+            ),
+        )
+        .detail(format!(
+            "an alignment must be a power of two, at most {MAX_REGION}"
+        ))
+        .object(obj.name.clone()));
+    }
+    let id = res.sections.all.len();
+    res.sections.all.push(LinkSection {
+        name: s.name.clone(),
+        origin: SecOrigin::Object {
+            obj: obj_id,
+            shndx: idx,
+        },
+        size: s.size,
+        align: s.align,
+        addr: 0,
+    });
+    if s.name.starts_with(".literal") {
+        res.sections.literals.push(id);
+    } else {
+        res.sections.order.push(id);
+    }
+    Ok(id)
+}
+
+/// Whether symbol `y` has a name worth showing (not a section symbol).
+fn is_named(y: &InputSymbol) -> bool {
+    !y.name.is_empty() && y.stype != SymType::Section
+}
+
+/// The error for a non-empty RISC-V small-data section; its symbols become refused names.
+fn small_data_error(
+    obj: &ObjectFile,
+    idx: usize,
+    refused_names: &mut HashSet<String>,
+) -> LinkError {
+    let s = &obj.sections[idx];
+    let in_section = |y: &&InputSymbol| y.shndx == Shndx::Index(idx as u32);
+    let named: Vec<String> = obj
+        .symbols
+        .iter()
+        .filter(in_section)
+        .inspect(|y| {
+            refused_names.insert(y.name.clone());
+        })
+        .filter(|y| is_named(y))
+        .map(|y| format!("{}, {} bytes", y.name, y.size))
+        .collect();
+    let mut e = LinkError::new(
+        ErrorKind::Unsupported,
+        format!(
+            "{}: {} non-empty: RISC-V small-data sections are not supported",
+            obj.name, s.name
+        ),
+    )
+    .object(obj.name.clone())
+    .at(s.name.clone(), 0);
+    let symbols = if named.is_empty() {
+        String::new()
+    } else {
+        format!("symbol: {}; ", named.join("; symbol: "))
+    };
+    e = e.detail(format!(
+        "{symbols}gcc puts small globals there for non-PIC code; compile with -fpic \
+         (as dynruntime.mk does) or -msmall-data-limit=0"
+    ));
+    if let Some(first) = obj.symbols.iter().filter(in_section).find(|y| is_named(y)) {
+        e = e.symbol(first.name.clone());
+    }
+    e
+}
+
+/// The error for a non-empty `.data` section (with the archive chain that pulled a member in);
+/// its symbols become refused names.
+fn data_error(
+    res: &Resolution,
+    obj: &ObjectFile,
+    idx: usize,
+    refused_names: &mut HashSet<String>,
+) -> LinkError {
+    let s = &obj.sections[idx];
+    let in_section: Vec<&InputSymbol> = obj
+        .symbols
+        .iter()
+        .filter(|y| y.shndx == Shndx::Index(idx as u32))
+        .collect();
+    for y in &in_section {
+        refused_names.insert(y.name.clone());
+    }
+    let named: Vec<_> = in_section.iter().filter(|y| is_named(y)).collect();
+    let mut e = LinkError::new(
+        ErrorKind::DataNonEmpty,
+        format!("{}: {} non-empty", obj.name, s.name),
+    )
+    .object(obj.name.clone())
+    .at(s.name.clone(), 0);
+    let mut detail = Vec::new();
+    if let Some(first) = named.first() {
+        let list: Vec<String> = named
+            .iter()
+            .map(|y| format!("{}, {} bytes", y.name, y.size))
+            .collect();
+        detail.push(format!("symbol: {}", list.join("; symbol: ")));
+        e = e.symbol(first.name.clone());
+    }
+    if let Some(i) = res
+        .pulled
+        .iter()
+        .position(|p| format!("{}:{}", p.archive, p.member) == obj.name)
+    {
+        detail.push(format!("pulled in by {}", pull_chain(&res.pulled, i)));
+    }
+    if !detail.is_empty() {
+        e = e.detail(detail.join("; "));
+    }
+    e
+}
+
+/// Gives every symbol of `obj` defined in a loaded section its target, records globals in
+/// `res.known` and undefined globals in `res.unresolved`; duplicate definitions and symbols
+/// outside their section become errors (duplicates after the others, as before).
+fn define_symbols(
+    res: &mut Resolution,
+    obj: &ObjectFile,
+    obj_id: ObjId,
+    loaded: &[Option<SecId>],
+    errors: &mut Vec<LinkError>,
+) -> Vec<Target> {
     let mut targets = vec![Target::None; obj.symbols.len()];
     let mut dups = Vec::new();
     for (si, sym) in obj.symbols.iter().enumerate() {
         match sym.shndx {
             Shndx::Index(i) => {
-                if let Some(sec) = loaded[i as usize] {
-                    let size = obj.sections[i as usize].size;
-                    if sym.value > size {
-                        errors.push(
-                            LinkError::new(
-                                ErrorKind::BadObject,
-                                format!(
-                                    "{}: symbol {} lies outside its section {}",
-                                    obj.name, sym.name, obj.sections[i as usize].name
-                                ),
-                            )
-                            .detail(format!(
-                                "value 0x{:x}; the section is {size} bytes",
-                                sym.value
-                            ))
-                            .symbol(sym.name.clone())
-                            .object(obj.name.clone()),
-                        );
-                        continue;
-                    }
-                    targets[si] = Target::Defined {
-                        sec,
-                        value: sym.value,
-                    };
-                    if sym.is_global() {
-                        if let Some(&(prev_obj, prev_si)) = res.known.get(&sym.name) {
-                            if !sym.name.starts_with("__x86.get_pc_thunk.") {
-                                // The first definition may be in this object, not yet recorded.
-                                let (prev_name, prev_site) = if prev_obj == obj_id {
-                                    let section = match targets[prev_si] {
-                                        Target::Defined { sec, .. } => {
-                                            res.sections.all[sec].name.clone()
-                                        }
-                                        _ => String::new(),
-                                    };
-                                    let site = Site {
-                                        object: obj.name.clone(),
-                                        section,
-                                        offset: obj.symbols[prev_si].value,
-                                    };
-                                    (obj.name.clone(), site)
-                                } else {
-                                    (
-                                        res.objects.files[prev_obj].name.clone(),
-                                        definition_site(
-                                            &res.objects,
-                                            &res.sections,
-                                            (prev_obj, prev_si),
-                                        ),
-                                    )
-                                };
-                                dups.push(
-                                    LinkError::new(
-                                        ErrorKind::DuplicateSymbol,
-                                        format!("duplicate symbol: {}", sym.name),
-                                    )
-                                    .detail(format!("defined in {} and {}", prev_name, obj.name))
-                                    .symbol(sym.name.clone())
-                                    .object(obj.name.clone())
-                                    .site(prev_site)
-                                    .site(Site {
-                                        object: obj.name.clone(),
-                                        section: obj.sections[i as usize].name.clone(),
-                                        offset: sym.value,
-                                    }),
-                                );
-                            }
-                        }
-                        res.known.insert(sym.name.clone(), (obj_id, si));
+                let Some(sec) = loaded[i as usize] else {
+                    continue;
+                };
+                let size = obj.sections[i as usize].size;
+                if sym.value > size {
+                    errors.push(outside_section(obj, sym, i as usize, size));
+                    continue;
+                }
+                targets[si] = Target::Defined {
+                    sec,
+                    value: sym.value,
+                };
+                if !sym.is_global() {
+                    continue;
+                }
+                if let Some(&prev) = res.known.get(&sym.name) {
+                    if !sym.name.starts_with("__x86.get_pc_thunk.") {
+                        let at = (si, i as usize);
+                        dups.push(duplicate_error(res, obj, obj_id, &targets, prev, at));
                     }
                 }
+                res.known.insert(sym.name.clone(), (obj_id, si));
             }
             Shndx::Undef if sym.bind == Bind::Global => res.unresolved.push((obj_id, si)),
             _ => {}
         }
     }
     errors.extend(dups);
-    res.objects.files.push(obj);
-    res.objects.targets.push(targets);
-    res.objects.loaded.push(loaded);
+    targets
+}
+
+/// The error for a symbol whose value lies past the end of its section `shndx`.
+fn outside_section(obj: &ObjectFile, sym: &InputSymbol, shndx: usize, size: u64) -> LinkError {
+    LinkError::new(
+        ErrorKind::BadObject,
+        format!(
+            "{}: symbol {} lies outside its section {}",
+            obj.name, sym.name, obj.sections[shndx].name
+        ),
+    )
+    .detail(format!(
+        "value 0x{:x}; the section is {size} bytes",
+        sym.value
+    ))
+    .symbol(sym.name.clone())
+    .object(obj.name.clone())
+}
+
+/// The duplicate-symbol error for symbol `si` of `obj` (in its section `shndx`), first defined at `prev`, which may be
+/// in this object (whose `targets` are not yet recorded).
+fn duplicate_error(
+    res: &Resolution,
+    obj: &ObjectFile,
+    obj_id: ObjId,
+    targets: &[Target],
+    (prev_obj, prev_si): (ObjId, usize),
+    (si, shndx): (usize, usize),
+) -> LinkError {
+    let sym = &obj.symbols[si];
+    let (prev_name, prev_site) = if prev_obj == obj_id {
+        let section = match targets[prev_si] {
+            Target::Defined { sec, .. } => res.sections.all[sec].name.clone(),
+            _ => String::new(),
+        };
+        let site = Site {
+            object: obj.name.clone(),
+            section,
+            offset: obj.symbols[prev_si].value,
+        };
+        (obj.name.clone(), site)
+    } else {
+        (
+            res.objects.files[prev_obj].name.clone(),
+            definition_site(&res.objects, &res.sections, (prev_obj, prev_si)),
+        )
+    };
+    LinkError::new(
+        ErrorKind::DuplicateSymbol,
+        format!("duplicate symbol: {}", sym.name),
+    )
+    .detail(format!("defined in {} and {}", prev_name, obj.name))
+    .symbol(sym.name.clone())
+    .object(obj.name.clone())
+    .site(prev_site)
+    .site(Site {
+        object: obj.name.clone(),
+        section: obj.sections[shndx].name.clone(),
+        offset: sym.value,
+    })
 }
 
 fn definition_site(objects: &Objects, sections: &Sections, (obj, si): (ObjId, usize)) -> Site {
@@ -583,80 +583,14 @@ fn assign_targets(
     let unresolved = res.unresolved.clone();
     for &(obj, si) in &unresolved {
         let name = res.objects.files[obj].symbols[si].name.clone();
-        let ext = externs.and_then(|e| e.get(&name));
-        let (target, provider) = if name == "_GLOBAL_OFFSET_TABLE_" {
-            (Target::GotBase, None)
-        } else if name == "mp_fun_table" {
-            (Target::FunTable, Some(Provider::Runtime))
-        } else if name == "mp_native_qstr_table" {
-            (Target::QstrTable, Some(Provider::Runtime))
-        } else if name == "mp_native_obj_table" {
-            (Target::ObjTable, Some(Provider::Runtime))
-        } else if let Some(&(dobj, dsi)) = res.known.get(&name) {
-            (
-                res.objects.targets[dobj][dsi],
-                Some(Provider::Object(res.objects.files[dobj].name.clone())),
-            )
-        } else if let Some(addr) = ext {
-            (Target::Extern(addr), Some(Provider::Extern(addr)))
-        } else if let Some(slot) = fun_table_slot(&name) {
-            (Target::FunTableSlot(slot), Some(Provider::FunTable(slot)))
-        } else if let Some(f) = MemFunc::from_name(&name) {
-            let stub = if arch.info().literal_pool {
-                None
-            } else {
-                let existing = res
-                    .sections
-                    .order
-                    .iter()
-                    .copied()
-                    .find(|&id| res.sections.all[id].name == f.stub_section_name());
-                Some(existing.unwrap_or_else(|| {
-                    let (code, _) = arch
-                        .pointer_jump_stub()
-                        .expect("stub for non-literal-pool arch");
-                    let id = res.sections.all.len();
-                    res.sections.all.push(LinkSection {
-                        name: f.stub_section_name().to_string(),
-                        origin: SecOrigin::Stub(f),
-                        size: code.len() as u64,
-                        align: arch.info().word_size as u64,
-                        addr: 0,
-                    });
-                    let at = 1.min(res.sections.order.len());
-                    res.sections.order.insert(at, id);
-                    id
-                }))
-            };
-            (
-                Target::Mem(f, stub),
-                Some(Provider::MemProvision(f.fun_table_slot())),
-            )
-        } else if refused.contains(&name) {
+        let (target, provider) = match provided_target(arch, res, externs, &name) {
+            Some(found) => found,
             // Defined in a refused .data section: that error is already reported.
-            (Target::None, None)
-        } else {
-            let file = &res.objects.files[obj];
-            let mut e = LinkError::new(
-                ErrorKind::UndefinedSymbol,
-                format!("{}: undefined symbol: {}", file.name, name),
-            )
-            .symbol(name.clone())
-            .object(file.name.clone());
-            if let Some(u) = externs.and_then(|x| x.unparsed_line(&name)) {
-                e = e.detail(format!(
-                    "{}:{} defines it in a form the externs parser skips: `{}`; write `{} = 0xADDR;`",
-                    externs.unwrap().path,
-                    u.line,
-                    u.text,
-                    name
-                ));
+            None if refused.contains(&name) => (Target::None, None),
+            None => {
+                undefined.push(undefined_error(res, externs, obj, si));
+                (Target::None, None)
             }
-            for s in reference_sites(res, obj, si) {
-                e = e.site(s);
-            }
-            undefined.push(e);
-            (Target::None, None)
         };
         res.objects.targets[obj][si] = target;
         if let Some(p) = provider {
@@ -666,14 +600,111 @@ fn assign_targets(
         }
     }
     res.providers = providers;
-    if let Some(ex) = externs {
-        for (sym, addr) in &ex.symbols {
-            if res.known.contains_key(sym) {
-                res.log.push(format!(
-                    "Symbol {sym} is a fixed-address symbol at {addr:08x} and is also provided from an object file"
-                ));
+    note_externs_also_defined(res, externs);
+    errors.extend(undefined);
+}
+
+/// What an undefined reference to `name` resolves to, in mpy_ld.py's order of precedence
+/// (the GOT base, the runtime tables, a definition, `--externs`, fun-table objects,
+/// memset/memmove provision); `None` when nothing provides it.
+fn provided_target(
+    arch: &dyn Arch,
+    res: &mut Resolution,
+    externs: Option<&Externs>,
+    name: &str,
+) -> Option<(Target, Option<Provider>)> {
+    Some(match name {
+        "_GLOBAL_OFFSET_TABLE_" => (Target::GotBase, None),
+        "mp_fun_table" => (Target::FunTable, Some(Provider::Runtime)),
+        "mp_native_qstr_table" => (Target::QstrTable, Some(Provider::Runtime)),
+        "mp_native_obj_table" => (Target::ObjTable, Some(Provider::Runtime)),
+        _ => {
+            if let Some(&(dobj, dsi)) = res.known.get(name) {
+                (
+                    res.objects.targets[dobj][dsi],
+                    Some(Provider::Object(res.objects.files[dobj].name.clone())),
+                )
+            } else if let Some(addr) = externs.and_then(|e| e.get(name)) {
+                (Target::Extern(addr), Some(Provider::Extern(addr)))
+            } else if let Some(slot) = fun_table_slot(name) {
+                (Target::FunTableSlot(slot), Some(Provider::FunTable(slot)))
+            } else {
+                let f = MemFunc::from_name(name)?;
+                let stub = (!arch.info().literal_pool).then(|| mem_stub(arch, res, f));
+                (
+                    Target::Mem(f, stub),
+                    Some(Provider::MemProvision(f.fun_table_slot())),
+                )
             }
         }
+    })
+}
+
+/// The pointer-jump stub section for `f`, created (at index 1 of the output order, where
+/// mpy_ld.py puts it) on first use.
+fn mem_stub(arch: &dyn Arch, res: &mut Resolution, f: MemFunc) -> SecId {
+    let existing = res
+        .sections
+        .order
+        .iter()
+        .copied()
+        .find(|&id| res.sections.all[id].name == f.stub_section_name());
+    existing.unwrap_or_else(|| {
+        let (code, _) = arch
+            .pointer_jump_stub()
+            .expect("stub for non-literal-pool arch");
+        let id = res.sections.all.len();
+        res.sections.all.push(LinkSection {
+            name: f.stub_section_name().to_string(),
+            origin: SecOrigin::Stub(f),
+            size: code.len() as u64,
+            align: arch.info().word_size as u64,
+            addr: 0,
+        });
+        let at = 1.min(res.sections.order.len());
+        res.sections.order.insert(at, id);
+        id
+    })
+}
+
+/// The undefined-symbol error for symbol `si` of object `obj`, with every referencing site and
+/// a hint when `--externs` has a line for it that its parser skipped.
+fn undefined_error(
+    res: &Resolution,
+    externs: Option<&Externs>,
+    obj: ObjId,
+    si: usize,
+) -> LinkError {
+    let file = &res.objects.files[obj];
+    let name = &file.symbols[si].name;
+    let mut e = LinkError::new(
+        ErrorKind::UndefinedSymbol,
+        format!("{}: undefined symbol: {}", file.name, name),
+    )
+    .symbol(name.clone())
+    .object(file.name.clone());
+    if let Some((x, u)) = externs.and_then(|x| x.unparsed_line(name).map(|u| (x, u))) {
+        e = e.detail(format!(
+            "{}:{} defines it in a form the externs parser skips: `{}`; write `{} = 0xADDR;`",
+            x.path, u.line, u.text, name
+        ));
     }
-    errors.extend(undefined);
+    for s in reference_sites(res, obj, si) {
+        e = e.site(s);
+    }
+    e
+}
+
+/// mpy_ld.py's note for each `--externs` symbol that an object also defines.
+fn note_externs_also_defined(res: &mut Resolution, externs: Option<&Externs>) {
+    let Some(ex) = externs else {
+        return;
+    };
+    for (sym, addr) in &ex.symbols {
+        if res.known.contains_key(sym) {
+            res.log.push(format!(
+                "Symbol {sym} is a fixed-address symbol at {addr:08x} and is also provided from an object file"
+            ));
+        }
+    }
 }

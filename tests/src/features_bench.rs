@@ -122,8 +122,7 @@ pub fn run(args: &[String]) {
     if cfg!(debug_assertions) {
         println!("(debug build: run with --release for meaningful numbers)");
     }
-    let dir: PathBuf =
-        std::env::temp_dir().join(format!("natmod-bench-features-{}", std::process::id()));
+    let dir: PathBuf = crate::scratch_dir("features_bench", "project");
     let mpy = crate::mpy_dir();
     if let Err(e) = write_project(&dir, &mpy) {
         return eprintln!("cannot write {}: {e}", dir.display());

@@ -582,13 +582,7 @@ pub fn check(e: &Entry, scratch: &Path) -> Verdict {
 /// Runs every entry for `arches`, prints one line per problem and the summary line
 /// `golden: N/N identical (arches)`, and panics on any failure.
 pub fn run_arches(arches: &[&str]) {
-    let scratch = std::env::temp_dir().join(format!(
-        "natmod-golden-{}-{}",
-        arches.join("-"),
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&scratch);
-    std::fs::create_dir_all(&scratch).unwrap();
+    let scratch = crate::scratch_dir("golden", arches.join("-"));
     let all: Vec<Entry> = entries()
         .into_iter()
         .filter(|e| arches.contains(&e["arch"].as_str().unwrap()))

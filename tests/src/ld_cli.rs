@@ -7,12 +7,9 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// A fresh, empty scratch directory named after `name` and this process.
+/// A fresh, empty scratch directory for a natmod-ld command-line test called `name`.
 pub fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("natmod-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    crate::scratch_dir("ld_cli", name)
 }
 
 /// Copies the files of golden case directory `case` (`minimal/x64`) into `dst`.

@@ -2,6 +2,7 @@
 //! provisioned MicroPython tree are, and how to run them.
 
 pub mod argv;
+pub mod cflags;
 pub mod emu;
 pub mod features_bench;
 pub mod golden;
@@ -49,8 +50,9 @@ pub fn target_bin_dir() -> PathBuf {
     }
 }
 
-/// A fresh, empty scratch directory `target/tmp/GROUP/NAME` (absolute, symlinks resolved).
-pub fn scratch_dir(group: &str, name: &str) -> PathBuf {
+/// A fresh, empty scratch directory `target/tmp/GROUP/NAME` (absolute, symlinks resolved): the
+/// one way tests and benches make scratch directories.
+pub fn scratch_dir(group: &str, name: impl AsRef<Path>) -> PathBuf {
     let root = target_bin_dir().parent().expect("target dir").join("tmp");
     let dir = root.join(group).join(name);
     let _ = std::fs::remove_dir_all(&dir);

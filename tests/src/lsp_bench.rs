@@ -286,7 +286,7 @@ pub fn run(args: &[String]) {
         "natmod-lsp save → diagnostics latency: {}, debounce 0, {saves} timed saves per row",
         server.display()
     );
-    let scratch = std::env::temp_dir().join(format!("natmod-bench-lsp-{}", std::process::id()));
+    let scratch = crate::scratch_dir("lsp_bench", "cases");
     for case in CASES {
         println!("{}:", case.label);
         let mut b = Bench::start(case, &scratch);

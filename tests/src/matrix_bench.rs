@@ -27,7 +27,7 @@ fn fresh(name: &str) -> Vec<std::path::PathBuf> {
     EXAMPLES
         .iter()
         .map(|rel| {
-            let dir = scratch_dir("matrix_bench", &format!("{name}-{}", rel.replace('/', "_")));
+            let dir = scratch_dir("matrix_bench", format!("{name}-{}", rel.replace('/', "_")));
             copy_module(rel, &dir);
             dir
         })

@@ -163,13 +163,7 @@ fn synth_source(k: usize) -> String {
 fn gcc(dir: &Path, src: &str, out: &str, extra: &[&str]) -> Result<Vec<u8>, String> {
     let include = crate::shared_dir().join("golden/src/include");
     let st = Command::new("gcc")
-        .args([
-            "-std=c99",
-            "-Os",
-            "-fpic",
-            "-fno-common",
-            "-U_FORTIFY_SOURCE",
-        ])
+        .args(crate::cflags::DYNRUNTIME_CFLAGS)
         .args(["-fno-stack-protector", "-c"])
         .arg(format!("-I{}", include.display()))
         .arg(format!("-I{}", dir.display()))
@@ -236,8 +230,7 @@ pub fn run(args: &[String]) {
         Some(m) => bench(&m, runs),
         None => println!("features-size: golden multiobj/x64 not found"),
     }
-    let dir: PathBuf =
-        std::env::temp_dir().join(format!("natmod-bench-session-{}", std::process::id()));
+    let dir: PathBuf = crate::scratch_dir("session_bench", "btree");
     match btree_module(&dir) {
         Ok(m) => bench(&m, runs / 4 + 1),
         Err(why) => println!("btree-size: skipped ({why})"),

@@ -30,7 +30,7 @@ fn factorial(test: &str, arch: &str, extra: &[&str]) -> PathBuf {
         a if a.starts_with("arm") => require_tool("arm-none-eabi-gcc", "gcc-arm-none-eabi"),
         _ => require_tool("riscv64-unknown-elf-gcc", "gcc-riscv64-unknown-elf"),
     };
-    let dir = scratch_dir(test, &format!("factorial_{arch}{}", extra.join("_")));
+    let dir = scratch_dir(test, format!("factorial_{arch}{}", extra.join("_")));
     copy_module("examples/factorial", &dir);
     let out = Command::new("make")
         .current_dir(&dir)

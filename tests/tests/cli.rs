@@ -257,24 +257,21 @@ fn armv6m_runtime_lib(which: &str) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
+/// dynruntime.mk's multilib flags for armv6m.
+fn armv6m_flags() -> &'static [&'static str] {
+    let tc = natmod_linker::arch::toolchain_for("armv6m").expect("armv6m is an arch");
+    tc.multilib_flags
+}
+
 #[test]
 fn archive_member_with_data_names_archive_member_and_the_chain_that_pulled_it() {
     // newlib's sqrt wrapper needs __fdlib_version, defined in .data of lib_a-s_lib_ver.o.
     let d = scratch("member_data");
     std::fs::write(d.join("sq.c"), "#include <math.h>\ndouble root(double x) { return sqrt(x); }\nint mpy_init(void) { return 0; }\n").unwrap();
     let cc = Command::new("arm-none-eabi-gcc")
-        .args([
-            "-std=c99",
-            "-Os",
-            "-fpic",
-            "-fno-common",
-            "-mthumb",
-            "-mcpu=cortex-m0",
-            "-c",
-            "sq.c",
-            "-o",
-            "sq.o",
-        ])
+        .args(natmod_tests::cflags::DYNRUNTIME_CFLAGS)
+        .args(armv6m_flags())
+        .args(["-c", "sq.c", "-o", "sq.o"])
         .current_dir(&d)
         .status()
         .unwrap();
@@ -337,6 +334,43 @@ fn hint_libs_names_the_runtime_member_and_keeps_the_reference_first_line() {
         ),
         "{hinted}"
     );
+}
+
+#[test]
+fn hints_set_runtime_provider_to_the_archive_member_and_keep_the_detail_text() {
+    let case = natmod_tests::golden::golden_dir().join("float_rt/armv6m");
+    let bytes = std::fs::read(case.join("float_rt.o")).unwrap();
+    let obj = std::sync::Arc::new(natmod_linker::ObjectFile::parse("float_rt.o", &bytes).unwrap());
+    let config = natmod_linker::LinkConfig {
+        arch: "armv6m".into(),
+        dialect: natmod_linker::Dialect::Newest,
+        qstrs: Vec::new(),
+        source_name: "float_rt.o".into(),
+        arch_flags: 0,
+        gc_sections: false,
+    };
+    let failure = natmod_linker::link(&config, vec![obj], &[], None).expect_err("undefined");
+    let mut errors = failure.errors;
+    let before: Vec<_> = errors.iter().map(|e| e.detail.clone()).collect();
+    assert!(errors.iter().all(|e| e.runtime_provider.is_none()));
+    let runtime = natmod_linker::hints::runtime_archives("armv6m").expect("armv6m runtime");
+    natmod_linker::hints::annotate_undefined(&mut errors, &runtime);
+    let dmul = errors
+        .iter()
+        .find(|e| e.symbol.as_deref() == Some("__aeabi_dmul"))
+        .expect("__aeabi_dmul is undefined");
+    // libgcc is pinned by the golden corpus' system_inputs, so the member name is fixed.
+    assert_eq!(dmul.runtime_provider.as_deref(), Some("libgcc.a:muldf3.o"));
+    for (e, old) in errors.iter().zip(before) {
+        match &e.runtime_provider {
+            Some(p) => {
+                let hint = format!("provided by {p}; set LINK_RUNTIME = 1");
+                let want = old.map_or(hint.clone(), |d| format!("{d}; {hint}"));
+                assert_eq!(e.detail.as_deref(), Some(want.as_str()));
+            }
+            None => assert_eq!(e.detail, old),
+        }
+    }
 }
 
 /// natmod-ld `--mpy-dir TREE --preprocess -o OUT mod.c` in `d`.

@@ -16,7 +16,8 @@ const SEEDS: u64 = 6;
 
 /// The compiler, its flags (dynruntime.mk's for the arch), objcopy, and the Debian package.
 fn toolchain(arch: &str) -> (String, Vec<&'static str>, String, &'static str) {
-    let (cc, flags, _) = natmod_linker::hints::toolchain_for(arch).expect("known arch");
+    let tc = natmod_linker::arch::toolchain_for(arch).expect("known arch");
+    let (cc, flags) = (tc.cc, tc.multilib_flags);
     // gcc -m32 needs gcc-multilib, which conflicts with the i686 cross compiler we install.
     let (cc, mut flags) = if arch == "x86" {
         ("i686-linux-gnu-gcc", vec![])
@@ -137,7 +138,8 @@ fn check(arch: &str, seed: u64, dir: &Path) -> (usize, usize) {
         run(
             Command::new(&cc)
                 .args(&flags)
-                .args(["-Os", "-fpic", "-fno-common", "-ffreestanding"])
+                .args(natmod_tests::cflags::DYNRUNTIME_CFLAGS)
+                .arg("-ffreestanding")
                 .args([
                     "-fno-stack-protector",
                     "-ffunction-sections",
@@ -213,7 +215,7 @@ fn gc_output_equals_a_link_of_the_kept_sections() {
     for arch in natmod_linker::arch::ARCH_NAMES {
         let mut line = format!("{arch:>10}:");
         for seed in 0..SEEDS {
-            let dir = scratch_dir("gc_props", &format!("{arch}_{seed}"));
+            let dir = scratch_dir("gc_props", format!("{arch}_{seed}"));
             let (dropped, saved) = check(arch, seed, &dir);
             total_dropped += dropped;
             write!(line, " {dropped} sections/{saved} B").unwrap();

@@ -329,14 +329,8 @@ fn gc_drops_unreachable_undefined_references_and_archive_members() {
         std::fs::write(dir.join(name), text).unwrap();
         let out = Command::new(&gcc)
             .current_dir(&dir)
-            .args([
-                "-Os",
-                "-fpic",
-                "-fno-common",
-                "-ffunction-sections",
-                "-c",
-                name,
-            ])
+            .args(natmod_tests::cflags::DYNRUNTIME_CFLAGS)
+            .args(["-ffunction-sections", "-c", name])
             .output()
             .unwrap();
         assert!(out.status.success(), "{}", describe_output(&out));
@@ -489,7 +483,7 @@ fn micropython_natmod_examples_with_gc_pass_the_natmod_tests_on_x64() {
         "3628800"
     );
     for (example, module) in BUNDLED {
-        let dir = scratch_dir("gc_sections", &format!("bundled_{example}"));
+        let dir = scratch_dir("gc_sections", format!("bundled_{example}"));
         copy_module(&format!("examples/{example}"), &dir);
         make(&dir, "x64", &[FUNCTION_SECTIONS], true);
         run_micropython(&dir, &format!("import {module}; print(dir({module}))"));
@@ -514,7 +508,7 @@ fn gc_size_table_no_module_grows() {
                 rows.push(format!("| {module} | {arch} | n/a: {why} | | | |"));
                 continue;
             }
-            let dir = scratch_dir("gc_size_table", &format!("{module}_{arch}"));
+            let dir = scratch_dir("gc_size_table", format!("{module}_{arch}"));
             if bundled {
                 copy_module(&format!("examples/{module}"), &dir);
             } else {

@@ -15,9 +15,7 @@ use std::sync::Mutex;
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 fn scratch(name: &str) -> std::path::PathBuf {
-    natmod_tests::target_bin_dir()
-        .join(name)
-        .join(std::process::id().to_string())
+    natmod_tests::scratch_dir("kill_stress", name)
 }
 
 #[test]

@@ -14,11 +14,7 @@ use std::path::{Path, PathBuf};
 
 /// A copy of examples/factorial using the shared ESP8266 ROM list as MPY_EXTERN_SYM_FILE.
 fn project(test: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("lsp_features")
-        .join(test);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = natmod_tests::scratch_dir("lsp_features", test);
     let src = repo_root().join("examples/factorial");
     for f in ["Makefile", "factorial.c"] {
         std::fs::copy(src.join(f), dir.join(f)).unwrap();

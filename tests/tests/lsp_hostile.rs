@@ -29,11 +29,12 @@ fn factorial_at(dir: &Path) -> PathBuf {
 
 /// A fresh copy of examples/factorial in this test's scratch directory.
 fn project(test: &str) -> PathBuf {
-    factorial_at(&scratch().join(test))
+    factorial_at(&scratch(test))
 }
 
-fn scratch() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).join("lsp_hostile")
+/// A fresh, empty scratch directory `name` for this file's tests.
+fn scratch(name: impl AsRef<Path>) -> PathBuf {
+    natmod_tests::scratch_dir("lsp_hostile", name)
 }
 
 /// Trusted initialization options with the provisioned MPY_DIR.
@@ -271,11 +272,11 @@ fn an_mpy_dir_that_is_no_micropython_tree_is_placed_on_its_line() {
     let text = std::fs::read_to_string(&makefile).unwrap();
     let mpy_line = line_of(&text, "MPY_DIR ?=");
     // An existing directory that is not MicroPython (it even has a py/), and a regular file.
-    let not_mpy = scratch().join("wrong_mpy_dir.not-micropython");
+    let not_mpy = scratch("wrong_mpy_dir.not-micropython");
     let _ = std::fs::remove_dir_all(&not_mpy);
     std::fs::create_dir_all(not_mpy.join("py")).unwrap();
     std::fs::write(not_mpy.join("py/runtime.h"), "// not dynruntime.mk\n").unwrap();
-    let a_file = scratch().join("wrong_mpy_dir.regular-file");
+    let a_file = scratch("wrong_mpy_dir.file").join("regular-file");
     std::fs::write(&a_file, "not a directory\n").unwrap();
 
     let mut opts = trusted();
@@ -439,7 +440,7 @@ fn latin1_factorial(good: &str) -> Vec<u8> {
 #[test]
 fn paths_and_c_text_that_are_not_utf8_build_and_are_named_exactly() {
     let name = OsStr::from_bytes(b"caf\xe9-\xff\xfe dir");
-    let dir = factorial_at(&scratch().join(name));
+    let dir = factorial_at(&scratch(name));
     let c_file = dir.join("factorial.c");
     let good = std::fs::read_to_string(&c_file).unwrap();
     let latin1 = latin1_factorial(&good);
@@ -590,7 +591,7 @@ fn a_source_deleted_while_its_build_runs_is_reported_and_recovers() {
     let dir = project("deleted");
     let c_file = dir.join("factorial.c");
     let good = std::fs::read_to_string(&c_file).unwrap();
-    let tools = scratch().join("deleted.tools");
+    let tools = scratch("deleted.tools");
     gated_gcc(&tools, "factorial.c");
     let mut opts = trusted();
     opts["makeVariables"] = json!({"CROSS": format!("{}/gated-", tools.display())});

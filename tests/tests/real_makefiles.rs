@@ -78,10 +78,7 @@ fn tools(arch: &str) {
 /// A fresh copy of `m` for one way of building it; returns the project directory.
 fn copy(m: &Module, tree: &str, arch: &str, how: &str) -> PathBuf {
     let name = m.rel.rsplit('/').next().unwrap_or(m.rel);
-    let root = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("real_makefiles")
-        .join(format!("{name}-{tree}-{arch}-{how}"));
-    let _ = std::fs::remove_dir_all(&root);
+    let root = natmod_tests::scratch_dir("real_makefiles", format!("{name}-{tree}-{arch}-{how}"));
     if m.project.is_empty() {
         copy_module(m.rel, &root);
         return root;

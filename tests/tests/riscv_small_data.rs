@@ -12,17 +12,15 @@ const C: &str = "int counter;\n\
     long long get(long long x) { counter++; return x * big + 0x1122334455667788LL; }\n\
     void *mpy_init(void *self, int n) { return (void *)(long)get(n); }\n";
 
+/// Compiles with dynruntime.mk's flags for rv32imc, then `flags` (a later `-fno-pic` wins).
 fn gcc(dir: &Path, src: &str, out: &str, flags: &[&str]) {
     let cc = require_tool("riscv64-unknown-elf-gcc", "gcc-riscv64-unknown-elf");
+    let tc = natmod_linker::arch::toolchain_for("rv32imc").expect("rv32imc is an arch");
     let o = Command::new(cc)
         .current_dir(dir)
-        .args([
-            "-march=rv32imac",
-            "-mabi=ilp32",
-            "-mno-relax",
-            "-Os",
-            "-fno-common",
-        ])
+        .args(tc.multilib_flags)
+        .arg("-mno-relax")
+        .args(natmod_tests::cflags::DYNRUNTIME_CFLAGS)
         .args(flags)
         .args(["-c", src, "-o", out])
         .output()

@@ -1,7 +1,7 @@
 //! `Session`: golden outputs through the session API, all errors in one run, caching, atomic
 //! writes and link facts.
 
-use natmod_linker::resolve::Provider;
+use natmod_linker::model::Provider;
 use natmod_linker::{ErrorKind, LinkFailure, QstrSource, Session, SessionConfig};
 use natmod_tests::argv::{argv_of, parse};
 use natmod_tests::golden::{self, golden_dir, Entry};
@@ -16,10 +16,7 @@ fn read(p: impl AsRef<Path>) -> Vec<u8> {
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("natmod-session-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    natmod_tests::scratch_dir("session", name)
 }
 
 /// A session over a golden entry's inputs, objects set in argv order.

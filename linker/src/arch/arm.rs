@@ -1,8 +1,9 @@
 //! ARM Thumb (EM_ARM): armv6m, armv7m, armv7emsp, armv7emdp.
 
-use super::{add_u32, fits_signed, read_u16, write_u16, Arch, ArchInfo};
+use super::RelocCx;
+use super::{add_u32, fits_signed, read_u16, write_u16, Arch, ArchInfo, Toolchain};
 use crate::error::{ErrorKind, LinkError, Result};
-use crate::relocate::{RelocCx, RelocSite};
+use crate::model::RelocSite;
 use crate::Dialect;
 use object::elf;
 
@@ -22,7 +23,12 @@ const R_ARM_BASE_PREL: u32 = elf::R_ARM_GOTPC;
 
 const GOT_TYPES: &[u32] = &[R_ARM_GOT_BREL, elf::R_ARM_GOT_PREL];
 
-const fn arm(name: &'static str, mpy_arch: u8, thumb2: bool) -> ArmFamily {
+const fn arm(
+    name: &'static str,
+    mpy_arch: u8,
+    thumb2: bool,
+    multilib_flags: &'static [&'static str],
+) -> ArmFamily {
     ArmFamily {
         info: ArchInfo {
             name,
@@ -35,19 +41,44 @@ const fn arm(name: &'static str, mpy_arch: u8, thumb2: bool) -> ArmFamily {
             separate_rodata: false,
             literal_pool: false,
             accepts_arch_flags: false,
+            toolchain: Toolchain {
+                cc: "arm-none-eabi-gcc",
+                multilib_flags,
+                libm: "libm.a",
+            },
         },
         thumb2,
     }
 }
 
 /// `--arch armv6m` (Cortex-M0, Thumb-1).
-pub static ARMV6M: ArmFamily = arm("armv6m", 4, false);
+pub static ARMV6M: ArmFamily = arm("armv6m", 4, false, &["-mthumb", "-mcpu=cortex-m0"]);
 /// `--arch armv7m` (Cortex-M3).
-pub static ARMV7M: ArmFamily = arm("armv7m", 5, true);
+pub static ARMV7M: ArmFamily = arm("armv7m", 5, true, &["-mthumb", "-mcpu=cortex-m3"]);
 /// `--arch armv7emsp` (Cortex-M4F).
-pub static ARMV7EMSP: ArmFamily = arm("armv7emsp", 7, true);
+pub static ARMV7EMSP: ArmFamily = arm(
+    "armv7emsp",
+    7,
+    true,
+    &[
+        "-mthumb",
+        "-mcpu=cortex-m4",
+        "-mfpu=fpv4-sp-d16",
+        "-mfloat-abi=hard",
+    ],
+);
 /// `--arch armv7emdp` (Cortex-M7 with double FPU).
-pub static ARMV7EMDP: ArmFamily = arm("armv7emdp", 8, true);
+pub static ARMV7EMDP: ArmFamily = arm(
+    "armv7emdp",
+    8,
+    true,
+    &[
+        "-mthumb",
+        "-mcpu=cortex-m7",
+        "-mfpu=fpv5-d16",
+        "-mfloat-abi=hard",
+    ],
+);
 
 fn halfwords(hs: &[u16]) -> Vec<u8> {
     hs.iter().flat_map(|h| h.to_le_bytes()).collect()

@@ -1,17 +1,20 @@
 //! Per-architecture knowledge, one module per family behind the [`Arch`] trait.
 //!
 //! Adding an architecture means a module here and a row in [`by_name`]; the passes call only
-//! the trait.
+//! the trait. Nothing here imports a pass: the shared vocabulary is [`crate::model`].
 
 use crate::error::{ErrorKind, LinkError, Result};
-use crate::layout::GotPlan;
-use crate::relocate::{RelocCx, RelocSite};
-use crate::resolve::Resolution;
+use crate::model::{GotPlan, RelocSite, Resolution};
 
 pub mod arm;
+pub mod got;
+pub mod reloc_cx;
+pub mod reloc_names;
 pub mod riscv;
 pub mod x86;
 pub mod xtensa;
+
+pub use reloc_cx::RelocCx;
 
 /// Fixed facts about an architecture.
 #[derive(Debug, Clone, Copy)]
@@ -36,6 +39,25 @@ pub struct ArchInfo {
     pub literal_pool: bool,
     /// Whether `--arch-flags` is accepted.
     pub accepts_arch_flags: bool,
+    /// The C toolchain `py/dynruntime.mk` uses for this arch.
+    pub toolchain: Toolchain,
+}
+
+/// The C compiler and flags `py/dynruntime.mk` uses for an arch (the parts that pick the
+/// multilib), and the name of the archive holding libm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Toolchain {
+    /// The compiler (`CROSS` + `gcc`).
+    pub cc: &'static str,
+    /// The flags that pick the multilib.
+    pub multilib_flags: &'static [&'static str],
+    /// The archive holding the math functions (`libm.a`, or picolibc's `libc.a`).
+    pub libm: &'static str,
+}
+
+/// The toolchain for the arch called `name` on the command line.
+pub fn toolchain_for(name: &str) -> Option<Toolchain> {
+    by_name(name).ok().map(|a| a.info().toolchain)
 }
 
 /// What differs between architectures in the link.
@@ -58,7 +80,7 @@ pub trait Arch: Sync + Send {
 
     /// Collects the GOT entries (and, on Xtensa, the literal pool).
     fn collect_got(&self, res: &Resolution) -> Result<GotPlan> {
-        crate::layout::collect_got_generic(self.info().got_types, res)
+        got::collect_got_generic(self.info().got_types, res)
     }
 }
 

@@ -5,10 +5,10 @@
 //! arithmetic (`ADD*`/`SUB*`/`SET*`) of jump tables. Relaxation is never done, so `RELAX` and
 //! `ALIGN` need nothing.
 
-use super::{fits_signed, read_u16, read_u32, write_u16, write_u32, Arch, ArchInfo};
+use super::RelocCx;
+use super::{fits_signed, read_u16, read_u32, write_u16, write_u32, Arch, ArchInfo, Toolchain};
 use crate::error::{ErrorKind, LinkError, Result};
-use crate::model::{SecId, SecOrigin, Target};
-use crate::relocate::{RelocCx, RelocSite};
+use crate::model::{RelocSite, SecId, SecOrigin, Target};
 use crate::Dialect;
 use object::elf;
 
@@ -35,6 +35,11 @@ pub static RV32IMC: RiscvFamily = RiscvFamily {
         separate_rodata: false,
         literal_pool: false,
         accepts_arch_flags: true,
+        toolchain: Toolchain {
+            cc: "riscv64-unknown-elf-gcc",
+            multilib_flags: &["-march=rv32imac", "-mabi=ilp32"],
+            libm: "libc.a",
+        },
     },
 };
 
@@ -51,6 +56,11 @@ pub static RV64IMC: RiscvFamily = RiscvFamily {
         separate_rodata: false,
         literal_pool: false,
         accepts_arch_flags: false,
+        toolchain: Toolchain {
+            cc: "riscv64-unknown-elf-gcc",
+            multilib_flags: &["-march=rv64imac", "-mabi=lp64"],
+            libm: "libc.a",
+        },
     },
 };
 
@@ -307,62 +317,23 @@ impl Arch for RiscvFamily {
     }
 
     fn relocate(&self, cx: &mut RelocCx<'_>, site: &RelocSite) -> Result<()> {
-        let r = site.reloc;
-        let at = site.offset as usize;
-        let pc = site.offset as i64;
-        match r.rtype {
-            t if TLS_TYPES.contains(&t) => return Err(self.refuse(cx, site, "TLS", NO_TLS)),
-            t if TPREL_TYPES.contains(&t) => {
-                return Err(self.refuse(cx, site, "TP-relative", NO_TLS))
-            }
-            elf::R_RISCV_SET_ULEB128 | elf::R_RISCV_SUB_ULEB128 => {
-                return Err(self.refuse(
-                    cx,
-                    site,
-                    "ULEB128",
-                    "variable-length label differences are not patched",
-                ))
-            }
+        match site.reloc.rtype {
+            t if TLS_TYPES.contains(&t) => Err(self.refuse(cx, site, "TLS", NO_TLS)),
+            t if TPREL_TYPES.contains(&t) => Err(self.refuse(cx, site, "TP-relative", NO_TLS)),
+            elf::R_RISCV_SET_ULEB128 | elf::R_RISCV_SUB_ULEB128 => Err(self.refuse(
+                cx,
+                site,
+                "ULEB128",
+                "variable-length label differences are not patched",
+            )),
             // Nothing is relaxed, so nothing moves.
-            elf::R_RISCV_RELAX | elf::R_RISCV_ALIGN => {}
+            elf::R_RISCV_RELAX | elf::R_RISCV_ALIGN => Ok(()),
             elf::R_RISCV_GOT_HI20 | elf::R_RISCV_PCREL_HI20 | elf::R_RISCV_HI20 => {
-                let v = self.hi20_value(cx, site)?;
-                cx.hi20.insert((site.sec, r.offset), v);
-                let (upper, _) = split_hi_lo(v);
-                let buf = cx.bytes(site, 4)?;
-                patch_u32(buf, at, |i| set_u_imm(i, upper));
+                self.patch_hi20(cx, site)
             }
-            elf::R_RISCV_LO12_I | elf::R_RISCV_LO12_S => {
-                // Absolute addressing (lui + addi/load/store of the symbol itself): what gcc
-                // emits without -fpic. The loader relocates whole words only, so such code
-                // cannot be moved to where the module is loaded.
-                let sym = cx.symbol(site).name.clone();
-                return Err(cx
-                    .error_at(
-                        site,
-                        ErrorKind::Unsupported,
-                        format!(
-                            "{}: non-PIC code: absolute address of {sym} (R_RISCV_HI20/LO12 pair)",
-                            cx.object_name(site)
-                        ),
-                    )
-                    .symbol(sym)
-                    .detail(
-                        "the MicroPython loader relocates only whole words, so natmod code must \
-                         be position-independent: compile with -fpic (as dynruntime.mk does)",
-                    ));
-            }
+            elf::R_RISCV_LO12_I | elf::R_RISCV_LO12_S => Err(absolute_lo12(cx, site)),
             elf::R_RISCV_PCREL_LO12_I | elf::R_RISCV_PCREL_LO12_S => {
-                let (_, lower) = split_hi_lo(self.hi20_partner(cx, site)?);
-                let s_type = r.rtype == elf::R_RISCV_PCREL_LO12_S;
-                let buf = cx.bytes(site, 4)?;
-                let insn = read_u32(buf, at);
-                let insn = if s_type {
-                    set_s_imm(insn, lower)
-                } else {
-                    set_i_imm(insn, lower)
-                };
-                write_u32(buf, at, insn);
+                self.patch_pcrel_lo12(cx, site)
             }
             elf::R_RISCV_JAL
             | elf::R_RISCV_BRANCH
@@ -371,83 +342,139 @@ impl Arch for RiscvFamily {
             | elf::R_RISCV_CALL
             | elf::R_RISCV_CALL_PLT
             | elf::R_RISCV_32_PCREL
-            | elf::R_RISCV_PLT32 => {
-                // PC-relative: the target must be in this image's text (not BSS, which the
-                // loader allocates apart from it; not outside the module).
-                let off = (cx.fixed_target(site)? as i64)
-                    .wrapping_add(r.addend)
-                    .wrapping_sub(pc);
-                let width = match r.rtype {
-                    elf::R_RISCV_RVC_BRANCH | elf::R_RISCV_RVC_JUMP => 2,
-                    elf::R_RISCV_CALL | elf::R_RISCV_CALL_PLT => 8,
-                    _ => 4,
-                };
-                let buf = cx.bytes(site, width)?;
-                match r.rtype {
-                    elf::R_RISCV_JAL => patch_u32(buf, at, |i| set_j_offset(i, off)),
-                    elf::R_RISCV_BRANCH => patch_u32(buf, at, |i| set_b_offset(i, off)),
-                    elf::R_RISCV_RVC_BRANCH => patch_u16(buf, at, |i| set_cb_offset(i, off)),
-                    elf::R_RISCV_RVC_JUMP => patch_u16(buf, at, |i| set_cj_offset(i, off)),
-                    elf::R_RISCV_CALL | elf::R_RISCV_CALL_PLT => {
-                        let (upper, lower) = split_hi_lo(off);
-                        patch_u32(buf, at, |i| set_u_imm(i, upper));
-                        patch_u32(buf, at + 4, |i| set_i_imm(i, lower));
-                    }
-                    _ => write_u32(buf, at, off as u32),
-                }
-            }
+            | elf::R_RISCV_PLT32 => patch_pc_relative(cx, site),
             R_RISCV_GOT32_PCREL => {
+                let r = site.reloc;
                 let v = ((cx.got_addr() + cx.got_offset(site)?) as i64)
                     .wrapping_add(r.addend)
-                    .wrapping_sub(pc);
-                write_u32(cx.bytes(site, 4)?, at, v as u32);
+                    .wrapping_sub(site.offset as i64);
+                write_u32(cx.bytes(site, 4)?, site.offset as usize, v as u32);
+                Ok(())
             }
-            elf::R_RISCV_ADD8
-            | elf::R_RISCV_ADD16
-            | elf::R_RISCV_ADD32
-            | elf::R_RISCV_ADD64
-            | elf::R_RISCV_SUB6
-            | elf::R_RISCV_SUB8
-            | elf::R_RISCV_SUB16
-            | elf::R_RISCV_SUB32
-            | elf::R_RISCV_SUB64
-            | elf::R_RISCV_SET6
-            | elf::R_RISCV_SET8
-            | elf::R_RISCV_SET16
-            | elf::R_RISCV_SET32 => {
-                let value = (cx.defined(site)?.1 as i64).wrapping_add(r.addend) as u64;
-                let (bytes, bits, op) = match r.rtype {
-                    elf::R_RISCV_ADD8 => (1, 8, Op::Add),
-                    elf::R_RISCV_ADD16 => (2, 16, Op::Add),
-                    elf::R_RISCV_ADD32 => (4, 32, Op::Add),
-                    elf::R_RISCV_ADD64 => (8, 64, Op::Add),
-                    elf::R_RISCV_SUB6 => (1, 6, Op::Sub),
-                    elf::R_RISCV_SUB8 => (1, 8, Op::Sub),
-                    elf::R_RISCV_SUB16 => (2, 16, Op::Sub),
-                    elf::R_RISCV_SUB32 => (4, 32, Op::Sub),
-                    elf::R_RISCV_SUB64 => (8, 64, Op::Sub),
-                    elf::R_RISCV_SET6 => (1, 6, Op::Set),
-                    elf::R_RISCV_SET8 => (1, 8, Op::Set),
-                    elf::R_RISCV_SET16 => (2, 16, Op::Set),
-                    _ => (4, 32, Op::Set),
-                };
-                let buf = cx.bytes(site, bytes as u64)?;
-                let mut le = [0u8; 8];
-                le[..bytes].copy_from_slice(&buf[at..at + bytes]);
-                let old = u64::from_le_bytes(le);
-                let new = apply_field(old, bits, op, value);
-                buf[at..at + bytes].copy_from_slice(&new.to_le_bytes()[..bytes]);
-            }
+            t if field_op(t).is_some() => patch_field(cx, site),
             t if (t == elf::R_RISCV_32 && !self.is_64())
                 || (t == elf::R_RISCV_64 && self.is_64()) =>
             {
                 // A pointer word in rodata: like one in .data.rel.ro.
-                return cx.data_word(site);
+                cx.data_word(site)
             }
-            _ => return Err(cx.unsupported_reloc(site)),
+            _ => Err(cx.unsupported_reloc(site)),
         }
+    }
+}
+
+impl RiscvFamily {
+    /// A HI20-type relocation: patches the `auipc`/`lui` and remembers the value for the LO12
+    /// partners.
+    fn patch_hi20(&self, cx: &mut RelocCx<'_>, site: &RelocSite) -> Result<()> {
+        let v = self.hi20_value(cx, site)?;
+        cx.hi20.insert((site.sec, site.reloc.offset), v);
+        let (upper, _) = split_hi_lo(v);
+        let buf = cx.bytes(site, 4)?;
+        patch_u32(buf, site.offset as usize, |i| set_u_imm(i, upper));
         Ok(())
     }
+
+    /// A PC-relative LO12 relocation: the low 12 bits of its HI20 partner's value.
+    fn patch_pcrel_lo12(&self, cx: &mut RelocCx<'_>, site: &RelocSite) -> Result<()> {
+        let (_, lower) = split_hi_lo(self.hi20_partner(cx, site)?);
+        let s_type = site.reloc.rtype == elf::R_RISCV_PCREL_LO12_S;
+        let at = site.offset as usize;
+        let buf = cx.bytes(site, 4)?;
+        let insn = read_u32(buf, at);
+        let insn = if s_type {
+            set_s_imm(insn, lower)
+        } else {
+            set_i_imm(insn, lower)
+        };
+        write_u32(buf, at, insn);
+        Ok(())
+    }
+}
+
+/// The error for absolute addressing (lui + addi/load/store of the symbol itself): what gcc
+/// emits without -fpic. The loader relocates whole words only, so such code cannot be moved to
+/// where the module is loaded.
+fn absolute_lo12(cx: &RelocCx<'_>, site: &RelocSite) -> LinkError {
+    let sym = cx.symbol(site).name.clone();
+    cx.error_at(
+        site,
+        ErrorKind::Unsupported,
+        format!(
+            "{}: non-PIC code: absolute address of {sym} (R_RISCV_HI20/LO12 pair)",
+            cx.object_name(site)
+        ),
+    )
+    .symbol(sym)
+    .detail(
+        "the MicroPython loader relocates only whole words, so natmod code must \
+         be position-independent: compile with -fpic (as dynruntime.mk does)",
+    )
+}
+
+/// A PC-relative jump, branch, call or word: the target must be in this image's text (not BSS,
+/// which the loader allocates apart from it; not outside the module).
+fn patch_pc_relative(cx: &mut RelocCx<'_>, site: &RelocSite) -> Result<()> {
+    let r = site.reloc;
+    let at = site.offset as usize;
+    let off = (cx.fixed_target(site)? as i64)
+        .wrapping_add(r.addend)
+        .wrapping_sub(site.offset as i64);
+    let width = match r.rtype {
+        elf::R_RISCV_RVC_BRANCH | elf::R_RISCV_RVC_JUMP => 2,
+        elf::R_RISCV_CALL | elf::R_RISCV_CALL_PLT => 8,
+        _ => 4,
+    };
+    let buf = cx.bytes(site, width)?;
+    match r.rtype {
+        elf::R_RISCV_JAL => patch_u32(buf, at, |i| set_j_offset(i, off)),
+        elf::R_RISCV_BRANCH => patch_u32(buf, at, |i| set_b_offset(i, off)),
+        elf::R_RISCV_RVC_BRANCH => patch_u16(buf, at, |i| set_cb_offset(i, off)),
+        elf::R_RISCV_RVC_JUMP => patch_u16(buf, at, |i| set_cj_offset(i, off)),
+        elf::R_RISCV_CALL | elf::R_RISCV_CALL_PLT => {
+            let (upper, lower) = split_hi_lo(off);
+            patch_u32(buf, at, |i| set_u_imm(i, upper));
+            patch_u32(buf, at + 4, |i| set_i_imm(i, lower));
+        }
+        _ => write_u32(buf, at, off as u32),
+    }
+    Ok(())
+}
+
+/// The field an `ADD*`/`SUB*`/`SET*` relocation type patches: (bytes, bits, operation).
+fn field_op(rtype: u32) -> Option<(usize, u32, Op)> {
+    Some(match rtype {
+        elf::R_RISCV_ADD8 => (1, 8, Op::Add),
+        elf::R_RISCV_ADD16 => (2, 16, Op::Add),
+        elf::R_RISCV_ADD32 => (4, 32, Op::Add),
+        elf::R_RISCV_ADD64 => (8, 64, Op::Add),
+        elf::R_RISCV_SUB6 => (1, 6, Op::Sub),
+        elf::R_RISCV_SUB8 => (1, 8, Op::Sub),
+        elf::R_RISCV_SUB16 => (2, 16, Op::Sub),
+        elf::R_RISCV_SUB32 => (4, 32, Op::Sub),
+        elf::R_RISCV_SUB64 => (8, 64, Op::Sub),
+        elf::R_RISCV_SET6 => (1, 6, Op::Set),
+        elf::R_RISCV_SET8 => (1, 8, Op::Set),
+        elf::R_RISCV_SET16 => (2, 16, Op::Set),
+        elf::R_RISCV_SET32 => (4, 32, Op::Set),
+        _ => return None,
+    })
+}
+
+/// An `ADD*`/`SUB*`/`SET*` relocation (label differences in data and debug-like tables).
+fn patch_field(cx: &mut RelocCx<'_>, site: &RelocSite) -> Result<()> {
+    let Some((bytes, bits, op)) = field_op(site.reloc.rtype) else {
+        return Err(cx.unsupported_reloc(site));
+    };
+    let value = (cx.defined(site)?.1 as i64).wrapping_add(site.reloc.addend) as u64;
+    let at = site.offset as usize;
+    let buf = cx.bytes(site, bytes as u64)?;
+    let mut le = [0u8; 8];
+    le[..bytes].copy_from_slice(&buf[at..at + bytes]);
+    let old = u64::from_le_bytes(le);
+    let new = apply_field(old, bits, op, value);
+    buf[at..at + bytes].copy_from_slice(&new.to_le_bytes()[..bytes]);
+    Ok(())
 }
 
 /// Rewrites the little-endian u32 at `at` with `f`.

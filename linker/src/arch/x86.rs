@@ -1,9 +1,9 @@
 //! x86 (EM_386) and x86-64 (EM_X86_64).
 
-use super::{add_u32, fits_signed, Arch, ArchInfo};
+use super::RelocCx;
+use super::{add_u32, fits_signed, Arch, ArchInfo, Toolchain};
 use crate::error::{ErrorKind, LinkError, Result};
-use crate::model::Target;
-use crate::relocate::{RelocCx, RelocSite};
+use crate::model::{RelocSite, Target};
 use crate::Dialect;
 use object::elf;
 
@@ -25,6 +25,11 @@ pub static X86: X86Family = X86Family {
         separate_rodata: false,
         literal_pool: false,
         accepts_arch_flags: false,
+        toolchain: Toolchain {
+            cc: "gcc",
+            multilib_flags: &["-m32"],
+            libm: "libm.a",
+        },
     },
 };
 
@@ -41,6 +46,11 @@ pub static X64: X86Family = X86Family {
         separate_rodata: false,
         literal_pool: false,
         accepts_arch_flags: false,
+        toolchain: Toolchain {
+            cc: "gcc",
+            multilib_flags: &[],
+            libm: "libm.a",
+        },
     },
 };
 

@@ -6,13 +6,13 @@
 //! the GOT (words the loader relocates: pointers) and the literal pool (plain constants,
 //! deduplicated). Every `l32r` is then re-pointed at its word in one of them.
 
-use super::{fits_signed, read_u32, Arch, ArchInfo};
+use super::RelocCx;
+use super::{fits_signed, read_u32, Arch, ArchInfo, Toolchain};
 use crate::error::{ErrorKind, LinkError, Result};
-use crate::input::elf::{Bind, Shndx, SymType};
-use crate::layout::{GotEntry, GotPlan, LitSlot, LiteralPool};
-use crate::model::{SecId, Target};
-use crate::relocate::{RelocCx, RelocSite};
-use crate::resolve::Resolution;
+use crate::model::{
+    Bind, GotEntry, GotPlan, LitSlot, LiteralPool, RelocSite, Resolution, SecId, SecOrigin, Shndx,
+    SymType, Target,
+};
 use crate::Dialect;
 use object::elf;
 use std::collections::HashSet;
@@ -45,6 +45,11 @@ pub static XTENSA: XtensaFamily = XtensaFamily {
         separate_rodata: false,
         literal_pool: true,
         accepts_arch_flags: false,
+        toolchain: Toolchain {
+            cc: "xtensa-lx106-elf-gcc",
+            multilib_flags: &["-mforce-l32"],
+            libm: "libm.a",
+        },
     },
 };
 
@@ -62,6 +67,11 @@ pub static XTENSAWIN: XtensaFamily = XtensaFamily {
         separate_rodata: true,
         literal_pool: true,
         accepts_arch_flags: false,
+        toolchain: Toolchain {
+            cc: "xtensa-lx106-elf-gcc",
+            multilib_flags: &["-mforce-l32"],
+            libm: "libm.a",
+        },
     },
 };
 
@@ -140,7 +150,7 @@ fn collect_xtensa(res: &Resolution, word: usize) -> Result<GotPlan> {
     let mut names = HashSet::new();
     let mut pool = LiteralPool::default();
     for &id in &res.sections.literals {
-        let crate::model::SecOrigin::Object { obj, shndx } = res.sections.all[id].origin else {
+        let SecOrigin::Object { obj, shndx } = res.sections.all[id].origin else {
             continue;
         };
         let file = &res.objects.files[obj];

@@ -245,16 +245,17 @@ fn run(args: &Args) -> Result<(), (Vec<LinkError>, Vec<String>)> {
         gc_sections: args.gc_sections,
     };
     let linked =
-        natmod_linker::link(&config, objects, &archives, externs.as_ref()).map_err(|f| {
-            let mut errors = f.errors;
-            if args.hint_libs {
-                // Best effort: without the toolchain there is simply no hint.
-                if let Ok(runtime) = natmod_linker::hints::runtime_archives(&args.arch) {
-                    natmod_linker::hints::annotate_undefined(&mut errors, &runtime);
+        natmod_linker::link_verbose(&config, objects, &archives, externs.as_ref(), args.verbose)
+            .map_err(|f| {
+                let mut errors = f.errors;
+                if args.hint_libs {
+                    // Best effort: without the toolchain there is simply no hint.
+                    if let Ok(runtime) = natmod_linker::hints::runtime_archives(&args.arch) {
+                        natmod_linker::hints::annotate_undefined(&mut errors, &runtime);
+                    }
                 }
-            }
-            (errors, f.log)
-        })?;
+                (errors, f.log)
+            })?;
     for line in &linked.log {
         println!("{line}");
     }

@@ -2,7 +2,7 @@
 
 use crate::error::{LinkError, Result};
 use object::elf;
-use object::read::elf::{FileHeader, Rel, Rela, SectionHeader, Sym};
+use object::read::elf::{FileHeader, Rel, Rela, SectionHeader, SectionTable, Sym, SymbolTable};
 use object::Endianness;
 
 /// ELF section types the linker distinguishes.
@@ -205,6 +205,28 @@ fn parse_generic<Elf: FileHeader<Endian = Endianness>>(
     data: &[u8],
 ) -> Result<ObjectFile> {
     let header = Elf::parse(data).map_err(|e| bad(name, e))?;
+    let endian = check_header(name, header)?;
+    let table = header.sections(endian, data).map_err(|e| bad(name, e))?;
+    let mut sections = Vec::with_capacity(table.len());
+    for (index, sh) in table.iter().enumerate() {
+        sections.push(read_section::<Elf>(name, data, endian, &table, index, sh)?);
+    }
+    let symbols = read_symbols::<Elf>(name, data, endian, &table, sections.len())?;
+    check_reloc_symbols(name, &sections, symbols.len())?;
+    Ok(ObjectFile {
+        name: name.to_string(),
+        machine: header.e_machine(endian),
+        is_64: header.is_type_64(),
+        sections,
+        symbols,
+    })
+}
+
+/// The header's byte order, once it is checked to be a little-endian relocatable object.
+fn check_header<Elf: FileHeader<Endian = Endianness>>(
+    name: &str,
+    header: &Elf,
+) -> Result<Endianness> {
     let endian = header.endian().map_err(|e| bad(name, e))?;
     if endian != Endianness::Little {
         return Err(LinkError::bad_object(
@@ -218,90 +240,114 @@ fn parse_generic<Elf: FileHeader<Endian = Endianness>>(
             "not a relocatable object (ET_REL)",
         ));
     }
-    let machine = header.e_machine(endian);
-    let is_64 = header.is_type_64();
-    let table = header.sections(endian, data).map_err(|e| bad(name, e))?;
-    let mut sections = Vec::with_capacity(table.len());
-    for (index, sh) in table.iter().enumerate() {
-        let sec_name = table
-            .section_name(endian, sh)
-            .map(|n| String::from_utf8_lossy(n).into_owned())
-            .map_err(|e| bad(name, e))?;
-        let stype = match sh.sh_type(endian) {
-            elf::SHT_PROGBITS => SectionType::Progbits,
-            elf::SHT_NOBITS => SectionType::Nobits,
-            elf::SHT_REL => SectionType::Rel,
-            elf::SHT_RELA => SectionType::Rela,
-            _ => SectionType::Other,
-        };
-        let size: u64 = sh.sh_size(endian).into();
-        let section_data = match stype {
-            SectionType::Progbits => sh
-                .data(endian, data)
-                .map_err(|_| {
-                    LinkError::bad_object(
-                        name,
-                        format!("section {index} ({sec_name}) lies past the end of the file"),
-                    )
-                })?
-                .to_vec(),
-            SectionType::Nobits => {
-                if size > (1 << 30) {
-                    return Err(LinkError::bad_object(
-                        name,
-                        format!(
-                            "section {sec_name} is {size} bytes, too large for a native module"
-                        ),
-                    ));
-                }
-                vec![0; size as usize]
-            }
-            _ => Vec::new(),
-        };
-        let mut relocs = Vec::new();
-        match stype {
-            SectionType::Rel => {
-                let (rels, _) = sh
-                    .rel(endian, data)
-                    .map_err(|e| bad(name, e))?
-                    .unwrap_or((&[], object::SectionIndex(0)));
-                for r in rels {
-                    relocs.push(Reloc {
-                        offset: r.r_offset(endian).into(),
-                        rtype: r.r_type(endian),
-                        sym: r.r_sym(endian),
-                        addend: 0,
-                    });
-                }
-            }
-            SectionType::Rela => {
-                let (relas, _) = sh
-                    .rela(endian, data)
-                    .map_err(|e| bad(name, e))?
-                    .unwrap_or((&[], object::SectionIndex(0)));
-                for r in relas {
-                    relocs.push(Reloc {
-                        offset: r.r_offset(endian).into(),
-                        rtype: r.r_type(endian, false),
-                        sym: r.r_sym(endian, false),
-                        addend: r.r_addend(endian).into(),
-                    });
-                }
-            }
-            _ => {}
-        }
-        sections.push(InputSection {
-            name: sec_name,
-            stype,
-            size,
-            align: sh.sh_addralign(endian).into(),
-            addr: sh.sh_addr(endian).into(),
-            info: sh.sh_info(endian),
-            data: section_data,
-            relocs,
-        });
-    }
+    Ok(endian)
+}
 
+/// Reads section `index` of the table: its name, type, bytes and relocations.
+fn read_section<Elf: FileHeader<Endian = Endianness>>(
+    name: &str,
+    data: &[u8],
+    endian: Endianness,
+    table: &SectionTable<'_, Elf>,
+    index: usize,
+    sh: &Elf::SectionHeader,
+) -> Result<InputSection> {
+    let sec_name = table
+        .section_name(endian, sh)
+        .map(|n| String::from_utf8_lossy(n).into_owned())
+        .map_err(|e| bad(name, e))?;
+    let stype = match sh.sh_type(endian) {
+        elf::SHT_PROGBITS => SectionType::Progbits,
+        elf::SHT_NOBITS => SectionType::Nobits,
+        elf::SHT_REL => SectionType::Rel,
+        elf::SHT_RELA => SectionType::Rela,
+        _ => SectionType::Other,
+    };
+    let size: u64 = sh.sh_size(endian).into();
+    let section_data = match stype {
+        SectionType::Progbits => sh
+            .data(endian, data)
+            .map_err(|_| {
+                LinkError::bad_object(
+                    name,
+                    format!("section {index} ({sec_name}) lies past the end of the file"),
+                )
+            })?
+            .to_vec(),
+        SectionType::Nobits => {
+            if size > (1 << 30) {
+                return Err(LinkError::bad_object(
+                    name,
+                    format!("section {sec_name} is {size} bytes, too large for a native module"),
+                ));
+            }
+            vec![0; size as usize]
+        }
+        _ => Vec::new(),
+    };
+    let relocs = read_relocs::<Elf>(name, data, endian, stype, sh)?;
+    Ok(InputSection {
+        name: sec_name,
+        stype,
+        size,
+        align: sh.sh_addralign(endian).into(),
+        addr: sh.sh_addr(endian).into(),
+        info: sh.sh_info(endian),
+        data: section_data,
+        relocs,
+    })
+}
+
+/// The records of a REL or RELA section (none for other types).
+fn read_relocs<Elf: FileHeader<Endian = Endianness>>(
+    name: &str,
+    data: &[u8],
+    endian: Endianness,
+    stype: SectionType,
+    sh: &Elf::SectionHeader,
+) -> Result<Vec<Reloc>> {
+    Ok(match stype {
+        SectionType::Rel => {
+            let (rels, _) = sh
+                .rel(endian, data)
+                .map_err(|e| bad(name, e))?
+                .unwrap_or((&[], object::SectionIndex(0)));
+            rels.iter()
+                .map(|r| Reloc {
+                    offset: r.r_offset(endian).into(),
+                    rtype: r.r_type(endian),
+                    sym: r.r_sym(endian),
+                    addend: 0,
+                })
+                .collect()
+        }
+        SectionType::Rela => {
+            let (relas, _) = sh
+                .rela(endian, data)
+                .map_err(|e| bad(name, e))?
+                .unwrap_or((&[], object::SectionIndex(0)));
+            relas
+                .iter()
+                .map(|r| Reloc {
+                    offset: r.r_offset(endian).into(),
+                    rtype: r.r_type(endian, false),
+                    sym: r.r_sym(endian, false),
+                    addend: r.r_addend(endian).into(),
+                })
+                .collect()
+        }
+        _ => Vec::new(),
+    })
+}
+
+/// Reads `.symtab`, checking that every symbol's section exists among `n_sections`.
+fn read_symbols<Elf: FileHeader<Endian = Endianness>>(
+    name: &str,
+    data: &[u8],
+    endian: Endianness,
+    table: &SectionTable<'_, Elf>,
+    n_sections: usize,
+) -> Result<Vec<InputSymbol>> {
     let symtab = table
         .symbols(endian, data, elf::SHT_SYMTAB)
         .map_err(|e| bad(name, e))?;
@@ -314,36 +360,9 @@ fn parse_generic<Elf: FileHeader<Endian = Endianness>>(
             .symbol_name(endian, sym)
             .map(|n| String::from_utf8_lossy(n).into_owned())
             .map_err(|e| bad(name, e))?;
-        let bind = match sym.st_bind() {
-            elf::STB_LOCAL => Bind::Local,
-            elf::STB_GLOBAL => Bind::Global,
-            elf::STB_WEAK => Bind::Weak,
-            _ => Bind::Other,
-        };
-        let stype = match sym.st_type() {
-            elf::STT_NOTYPE => SymType::NoType,
-            elf::STT_OBJECT => SymType::Object,
-            elf::STT_FUNC => SymType::Func,
-            elf::STT_SECTION => SymType::Section,
-            elf::STT_FILE => SymType::File,
-            elf::STT_TLS => SymType::Tls,
-            _ => SymType::Other,
-        };
-        let raw = sym.st_shndx(endian);
-        let shndx = if raw == elf::SHN_UNDEF {
-            Shndx::Undef
-        } else if raw == elf::SHN_XINDEX {
-            match symtab.shndx(endian, object::SymbolIndex(symbols.len())) {
-                Some(i) => Shndx::Index(i),
-                None => Shndx::Special(raw),
-            }
-        } else if raw >= elf::SHN_LORESERVE {
-            Shndx::Special(raw)
-        } else {
-            Shndx::Index(raw as u32)
-        };
+        let shndx = symbol_shndx(&symtab, endian, sym, symbols.len());
         if let Shndx::Index(i) = shndx {
-            if i as usize >= sections.len() {
+            if i as usize >= n_sections {
                 return Err(LinkError::bad_object(
                     name,
                     format!("symbol {sym_name:?} names section {i}, which does not exist"),
@@ -354,29 +373,71 @@ fn parse_generic<Elf: FileHeader<Endian = Endianness>>(
             name: sym_name,
             value: sym.st_value(endian).into(),
             size: sym.st_size(endian).into(),
-            bind,
-            stype,
+            bind: symbol_bind(sym.st_bind()),
+            stype: symbol_type(sym.st_type()),
             shndx,
         });
     }
+    Ok(symbols)
+}
+
+/// A symbol's binding.
+fn symbol_bind(raw: u8) -> Bind {
+    match raw {
+        elf::STB_LOCAL => Bind::Local,
+        elf::STB_GLOBAL => Bind::Global,
+        elf::STB_WEAK => Bind::Weak,
+        _ => Bind::Other,
+    }
+}
+
+/// A symbol's type.
+fn symbol_type(raw: u8) -> SymType {
+    match raw {
+        elf::STT_NOTYPE => SymType::NoType,
+        elf::STT_OBJECT => SymType::Object,
+        elf::STT_FUNC => SymType::Func,
+        elf::STT_SECTION => SymType::Section,
+        elf::STT_FILE => SymType::File,
+        elf::STT_TLS => SymType::Tls,
+        _ => SymType::Other,
+    }
+}
+
+/// Where symbol number `index` is defined (following `SHN_XINDEX` to the extended table).
+fn symbol_shndx<Elf: FileHeader<Endian = Endianness>>(
+    symtab: &SymbolTable<'_, Elf>,
+    endian: Endianness,
+    sym: &Elf::Sym,
+    index: usize,
+) -> Shndx {
+    let raw = sym.st_shndx(endian);
+    if raw == elf::SHN_UNDEF {
+        Shndx::Undef
+    } else if raw == elf::SHN_XINDEX {
+        match symtab.shndx(endian, object::SymbolIndex(index)) {
+            Some(i) => Shndx::Index(i),
+            None => Shndx::Special(raw),
+        }
+    } else if raw >= elf::SHN_LORESERVE {
+        Shndx::Special(raw)
+    } else {
+        Shndx::Index(raw as u32)
+    }
+}
+
+/// An error when a relocation refers past the end of `.symtab`.
+fn check_reloc_symbols(name: &str, sections: &[InputSection], n_symbols: usize) -> Result<()> {
     for (i, s) in sections.iter().enumerate() {
-        if let Some(r) = s.relocs.iter().find(|r| r.sym as usize >= symbols.len()) {
+        if let Some(r) = s.relocs.iter().find(|r| r.sym as usize >= n_symbols) {
             return Err(LinkError::bad_object(
                 name,
                 format!(
-                    "relocation in section {i} ({}) refers to symbol {}, but .symtab has {}",
-                    s.name,
-                    r.sym,
-                    symbols.len()
+                    "relocation in section {i} ({}) refers to symbol {}, but .symtab has {n_symbols}",
+                    s.name, r.sym,
                 ),
             ));
         }
     }
-    Ok(ObjectFile {
-        name: name.to_string(),
-        machine,
-        is_64,
-        sections,
-        symbols,
-    })
+    Ok(())
 }

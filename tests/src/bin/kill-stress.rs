@@ -27,7 +27,7 @@ use natmod_tests::golden::{copy_dir, entries, golden_dir};
 use natmod_tests::lsp_client::{LspClient, TIMEOUT};
 use natmod_tests::lsp_scenario::trusted_options;
 use natmod_tests::rng::Rng;
-use natmod_tests::{copy_module, mpy_dir, natmod_ld, natmod_lsp, repo_root, require_tool};
+use natmod_tests::{copy_module, mpy_dir, natmod_ld, natmod_lsp, require_tool, scratch_dir};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::process::ExitStatusExt;
@@ -67,9 +67,7 @@ impl Default for Options {
             trials: 1000,
             seed: 0x5eed,
             case: "qstrs/xtensawin/default".into(),
-            dir: repo_root()
-                .join("target/kill-stress")
-                .join(std::process::id().to_string()),
+            dir: scratch_dir("kill-stress", std::process::id().to_string()),
         }
     }
 }

@@ -85,7 +85,7 @@ fn main() {
         arches = vec!["x86".into(), "x64".into()];
     }
     let ld = natmod_tests::natmod_ld();
-    let scratch = std::env::temp_dir().join(format!("natmod-bench-{}", std::process::id()));
+    let scratch = natmod_tests::scratch_dir("natmod-bench", "links");
     let mut ours_all = Vec::new();
     let mut ref_all = Vec::new();
     println!(
