@@ -1,8 +1,8 @@
 //! `natmod-lsp check`: the server's build pipeline run once on one project, printing
 //! diagnostics gcc-style (or as JSON) and exiting non-zero when there are errors.
 
-use crate::build::{BuildReport, ProjectBuild};
 use crate::config::Config;
+use crate::rebuild::{BuildReport, ProjectBuild};
 use crate::workspace::discover;
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -3,7 +3,6 @@
 
 pub mod backend;
 pub mod board;
-pub mod build;
 pub mod check;
 pub mod cindex;
 pub mod config;
@@ -19,6 +18,7 @@ pub mod matrix_cli;
 pub mod mpydir;
 pub mod portability;
 pub mod process;
+pub mod rebuild;
 pub mod scheduler;
 pub mod state;
 pub mod text;

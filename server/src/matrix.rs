@@ -3,10 +3,10 @@
 //! worker pool sized to the cores. Used by `check --arch all|LIST`, `--dist` and the
 //! server's background portability builds.
 
-use crate::build::{BuildReport, ProjectBuild};
 use crate::config::Config;
 use crate::diag::Diag;
 use crate::process::RunError;
+use crate::rebuild::{BuildReport, ProjectBuild};
 use crate::workspace::Project;
 use natmod_linker::arch::ARCH_NAMES;
 use serde::Serialize;

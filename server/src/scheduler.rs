@@ -2,10 +2,10 @@
 //! generation; a build waits out the debounce, runs on the blocking pool while it is the
 //! newest, and only the newest build publishes. A build never blocks other requests.
 
-use crate::build::BuildReport;
 use crate::diag::Diag;
 use crate::features;
 use crate::lsp_convert::{self, Texts};
+use crate::rebuild::BuildReport;
 use crate::state::{lock, ProjectSlot, ServerState};
 use ls_types::{notification::Notification, MessageType, ProgressToken};
 use serde_json::json;

@@ -1,10 +1,10 @@
 //! The server's state and what each LSP message does to it. Handlers here are synchronous
 //! (document state is updated before anything awaits); builds go to [`crate::scheduler`].
 
-use crate::build::ProjectBuild;
 use crate::config::Config;
 use crate::diag::Diag;
 use crate::lsp_convert::{self, Texts};
+use crate::rebuild::ProjectBuild;
 use crate::text::Documents;
 use crate::workspace::discover;
 use ls_types::{CodeActionOrCommand, Range, Uri};

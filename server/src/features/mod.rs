@@ -24,8 +24,8 @@ pub mod reachability;
 pub mod run;
 pub mod words;
 
-use crate::build::BuildReport;
 use crate::cindex::FileIndex;
+use crate::rebuild::BuildReport;
 use crate::state::{lock, ProjectSlot, ServerState};
 use crate::workspace::Project;
 use knowledge::Knowledge;
