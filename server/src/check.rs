@@ -119,7 +119,7 @@ fn print_text(report: &BuildReport, dir: &Path, out: &mut dyn Write, err: &mut d
     }
     for d in &report.diags {
         let _ = writeln!(out, "{}", d.to_gcc_line(dir));
-        for (s, m) in &d.inner.related {
+        for (s, m) in &d.related {
             let p = s.path.strip_prefix(dir).unwrap_or(&s.path);
             let _ = writeln!(
                 out,

@@ -5,36 +5,21 @@
 //! is indexed as far as tree-sitter's error recovery goes; nothing here panics. Positions are
 //! 0-based lines and UTF-8 byte columns, as tree-sitter reports them.
 
-use crate::link_diagnostics::Pos;
+use crate::diag::{Pos, Range};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use tree_sitter::{Node, Parser};
 
-/// A range in one file (end exclusive).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
-pub struct Range {
-    /// Start.
-    pub start: Pos,
-    /// End (exclusive).
-    pub end: Pos,
-}
-
-impl Range {
-    /// Whether `line` is one of the lines the range touches.
-    pub fn contains_line(&self, line: u32) -> bool {
-        self.start.line <= line && line <= self.end.line
-    }
-
-    fn of(node: Node) -> Range {
-        let p = |p: tree_sitter::Point| Pos {
-            line: u32::try_from(p.row).unwrap_or(u32::MAX),
-            col: u32::try_from(p.column).unwrap_or(u32::MAX),
-        };
-        Range {
-            start: p(node.start_position()),
-            end: p(node.end_position()),
-        }
+/// The range of a tree-sitter node.
+fn range_of(node: Node) -> Range {
+    let p = |p: tree_sitter::Point| Pos {
+        line: u32::try_from(p.row).unwrap_or(u32::MAX),
+        col: u32::try_from(p.column).unwrap_or(u32::MAX),
+    };
+    Range {
+        start: p(node.start_position()),
+        end: p(node.end_position()),
     }
 }
 
@@ -625,7 +610,7 @@ impl<'t> Walker<'_, '_, 't> {
                     if let Some(n) = node.child_by_field_name("name") {
                         self.index.macros.push(Macro {
                             name: self.text(n),
-                            name_range: Range::of(n),
+                            name_range: range_of(n),
                             function_like: node.kind() == "preproc_function_def",
                         });
                     }
@@ -655,7 +640,7 @@ impl<'t> Walker<'_, '_, 't> {
                         .unwrap_or("");
                     if matches!(op, "/" | "%" | "/=" | "%=") {
                         self.index.divisions.push(Division {
-                            range: Range::of(node),
+                            range: range_of(node),
                             function: func.clone(),
                         });
                     }
@@ -686,8 +671,8 @@ impl<'t> Walker<'_, '_, 't> {
         let static_range = self.static_keyword(node);
         Some(Function {
             name: text,
-            name_range: Range::of(name),
-            range: Range::of(node),
+            name_range: range_of(name),
+            range: range_of(node),
             is_static: static_range.is_some(),
             static_range,
         })
@@ -699,7 +684,7 @@ impl<'t> Walker<'_, '_, 't> {
             .children(&mut cursor)
             .filter(|c| c.kind() == "storage_class_specifier")
             .find(|c| self.text(*c) == "static")
-            .map(Range::of);
+            .map(range_of);
         found
     }
 
@@ -749,7 +734,7 @@ impl<'t> Walker<'_, '_, 't> {
                 .flatten();
             self.index.variables.push(Variable {
                 name: text,
-                name_range: Range::of(name),
+                name_range: range_of(name),
                 is_static: static_range.is_some(),
                 is_extern,
                 is_const: self.object_is_const(name, base_const),
@@ -757,7 +742,7 @@ impl<'t> Walker<'_, '_, 't> {
                 has_initializer: init.is_some(),
                 zero_initializer: init.is_some_and(|v| self.is_zero(v)),
                 static_range,
-                range: Range::of(node),
+                range: range_of(node),
                 function: func.map(str::to_string),
             });
         }
@@ -802,7 +787,7 @@ impl<'t> Walker<'_, '_, 't> {
         if let Some(q) = name.strip_prefix("MP_QSTR_") {
             self.index.qstrs.push(Qstr {
                 name: q.to_string(),
-                range: Range::of(node),
+                range: range_of(node),
             });
         }
         let kind = ref_kind(node, &self.parents);
@@ -819,7 +804,7 @@ impl<'t> Walker<'_, '_, 't> {
         self.index.references.push(Reference {
             kind,
             name,
-            range: Range::of(node),
+            range: range_of(node),
             function: func.map(str::to_string),
             literal_arg,
         });

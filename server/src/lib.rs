@@ -11,7 +11,6 @@ pub mod dist;
 pub mod doctor;
 pub mod features;
 pub mod file_uri;
-pub mod link_diagnostics;
 pub mod lsp_convert;
 pub mod matrix;
 pub mod matrix_cli;

@@ -5,7 +5,7 @@
 //! toolchain or an arch MPY_DIR lacks is one information diagnostic on the Makefile.
 
 use crate::diag::Diag;
-use crate::link_diagnostics::Severity;
+use crate::diag::Severity;
 use crate::lsp_convert::{self, Texts};
 use crate::matrix::{self, ArchBuild, ArchResult, ArchStatus};
 use crate::state::{lock, ProjectSlot, ServerState};
@@ -40,9 +40,9 @@ pub fn diagnostics(r: &ArchResult, makefile: &std::path::Path) -> Vec<Diag> {
             .take(1)
             .map(|d| {
                 let mut d = d.clone();
-                d.inner.severity = Severity::Information;
-                d.inner.message = format!("portability check for {}: {}", r.arch, d.inner.message);
-                d.inner.span.path = makefile.to_path_buf();
+                d.severity = Severity::Information;
+                d.message = format!("portability check for {}: {}", r.arch, d.message);
+                d.span.path = makefile.to_path_buf();
                 d
             })
             .collect(),
@@ -55,8 +55,8 @@ pub fn diagnostics(r: &ArchResult, makefile: &std::path::Path) -> Vec<Diag> {
                 } else {
                     "build"
                 };
-                d.inner.severity = Severity::Warning;
-                d.inner.message = format!("does not {what} for {}: {}", r.arch, d.inner.message);
+                d.severity = Severity::Warning;
+                d.message = format!("does not {what} for {}: {}", r.arch, d.message);
                 d
             })
             .collect(),

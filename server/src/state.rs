@@ -165,7 +165,7 @@ impl ServerState {
         let mut texts = Texts::default();
         let mut out = Vec::new();
         for d in &diags {
-            let r = texts.range(&d.inner.span);
+            let r = texts.range(&d.span);
             if lsp_convert::overlaps(&r, range) {
                 out.extend(
                     lsp_convert::code_actions(d, &makefile, &mut texts)

@@ -8,7 +8,7 @@ use super::knowledge::{self, SymbolIndex};
 use super::Ctx;
 use crate::cindex::RefKind;
 use crate::diag::Diag;
-use crate::link_diagnostics::{Fix, Severity, Span};
+use crate::diag::{Fix, Severity, Span};
 use crate::mpydir::DeclKind;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -226,7 +226,7 @@ pub fn check(ctx: &Ctx) -> Vec<Diag> {
                     "needs-link-runtime",
                     link_runtime_message(&r.name, member),
                 );
-                d.inner.fixes.push(Fix::AddLinkRuntime);
+                d.fixes.push(Fix::AddLinkRuntime);
                 out.push(d);
             }
             Verdict::Unavailable(declared) => out.push(Diag::new(

@@ -2,8 +2,8 @@
 //! where dynruntime.mk reads `LINK_RUNTIME`): a warning on the assignment naming the right
 //! variable, with a fix renaming it.
 
+use crate::diag::Severity;
 use crate::diag::{span, Diag, Edit, FixIt};
-use crate::link_diagnostics::Severity;
 use crate::workspace::Project;
 
 /// Variables a project sets for dynruntime.mk (either tree).
@@ -149,7 +149,7 @@ mod tests {
         let d = check(&p, text);
         let got: Vec<(u32, &str)> = d
             .iter()
-            .map(|d| (d.inner.span.start.line, d.fixits[0].edits[0].text.as_str()))
+            .map(|d| (d.span.start.line, d.fixits[0].edits[0].text.as_str()))
             .collect();
         assert_eq!(
             got,
@@ -159,7 +159,7 @@ mod tests {
                 (3, "CFLAGS_EXTRA")
             ]
         );
-        assert_eq!(d[2].inner.span.start.col, 7);
-        assert!(d[0].inner.message.contains("did you mean LINK_RUNTIME?"));
+        assert_eq!(d[2].span.start.col, 7);
+        assert!(d[0].message.contains("did you mean LINK_RUNTIME?"));
     }
 }

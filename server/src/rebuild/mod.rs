@@ -18,8 +18,8 @@ pub mod qstrs;
 pub mod scope;
 
 use crate::config::Config;
+use crate::diag::Severity;
 use crate::diag::{line_span, Diag};
-use crate::link_diagnostics::Severity;
 use crate::process::RunError;
 use crate::workspace::{self, Project, SetupProblem};
 use natmod_linker::Dialect;

@@ -1,0 +1,247 @@
+//! Undefined symbols: placed at their uses (or at what the compiler rewrote into them), with
+//! why the module cannot reach them and what to do instead.
+
+use super::placer::{file_name, Placer};
+use crate::cindex::Reference;
+use crate::diag::{Fix, Pos, Range, Span};
+use natmod_linker::LinkError;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+impl Placer<'_, '_> {
+    pub(super) fn undefined(&mut self, e: &LinkError) -> bool {
+        let Some(sym) = e.symbol.clone() else {
+            return false;
+        };
+        let sites = Self::sites_of(e);
+        let mut objects: Vec<String> = sites.iter().map(|s| s.object.clone()).collect();
+        if let Some(o) = &e.object {
+            objects.insert(0, o.clone());
+        }
+        let mut seen = HashSet::new();
+        objects.retain(|o| seen.insert(o.clone()));
+        let mut placed = false;
+        for object in objects {
+            let Some(src) = self.source_of(&object).map(Path::to_path_buf) else {
+                continue;
+            };
+            let (reason, fixes, related) = self.undefined_reason(&sym, e.detail.as_deref(), &src);
+            let refs: Vec<Range> = self
+                .file(&src)
+                .map(|f| f.references_to(&sym).map(|r| r.range).collect())
+                .unwrap_or_default();
+            let mut at: Vec<(Range, String)> = refs
+                .into_iter()
+                .map(|r| (r, format!("undefined symbol `{sym}`: {reason}")))
+                .collect();
+            if at.is_empty() {
+                // Not named in the source: a macro expansion or a compiler-generated call.
+                // Place it at what the relocation site says.
+                for site in sites.iter().filter(|s| s.object == object) {
+                    let Some(func) = self.containing_symbol(site) else {
+                        continue;
+                    };
+                    let in_func = |r_fn: Option<&str>| r_fn == Some(func.as_str());
+                    let file = self.file(&src);
+                    let aliases: Vec<&Reference> = file
+                        .map(|f| {
+                            f.references
+                                .iter()
+                                .filter(|r| in_func(r.function.as_deref()))
+                                .filter(|r| compiler_aliases(&sym).contains(&r.name.as_str()))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    let exact: Vec<&Reference> = aliases
+                        .iter()
+                        .copied()
+                        .filter(|r| rewritten_into(r, &sym))
+                        .collect();
+                    let aliased: Vec<(Range, String)> =
+                        if exact.is_empty() { aliases } else { exact }
+                            .into_iter()
+                            .map(|r| (r.range, r.name.clone()))
+                            .collect();
+                    let divisions: Vec<Range> = match file {
+                        Some(f) if is_division_helper(&sym) => f
+                            .divisions
+                            .iter()
+                            .filter(|d| in_func(d.function.as_deref()))
+                            .map(|d| d.range)
+                            .collect(),
+                        _ => Vec::new(),
+                    };
+                    if !aliased.is_empty() {
+                        at.extend(aliased.into_iter().map(|(r, name)| {
+                            (
+                                r,
+                                format!(
+                                    "undefined symbol `{sym}` (the compiler turned this `{name}` into `{sym}`): {reason}"
+                                ),
+                            )
+                        }));
+                    } else if !divisions.is_empty() {
+                        at.extend(divisions.into_iter().map(|r| {
+                            (
+                                r,
+                                format!(
+                                    "undefined symbol `{sym}` (the compiler calls it for this division): {reason}"
+                                ),
+                            )
+                        }));
+                    } else if let Some(r) = self.definition_range(&src, &func) {
+                        at.push((
+                            r,
+                            format!(
+                                "undefined symbol `{sym}`, used by `{func}` (through a macro or compiler-generated code): {reason}"
+                            ),
+                        ));
+                    }
+                }
+            }
+            for (r, message) in at {
+                let d = self.push(Span::new(&src, r), "undefined-symbol", message);
+                d.fixes = fixes.clone();
+                d.related = related.clone();
+                placed = true;
+            }
+        }
+        placed
+    }
+
+    /// Why `sym` is undefined for code in `src`, the fixes to offer and related places.
+    pub(super) fn undefined_reason(
+        &self,
+        sym: &str,
+        detail: Option<&str>,
+        src: &Path,
+    ) -> (String, Vec<Fix>, Vec<(Span, String)>) {
+        if let Some(d) = detail.filter(|d| d.contains("LINK_RUNTIME = 1")) {
+            let provider = d
+                .split("; ")
+                .find_map(|c| c.strip_prefix("provided by "))
+                .unwrap_or("the toolchain runtime");
+            return (
+                format!(
+                    "provided by {provider} (the toolchain runtime), not by mp_fun_table; set LINK_RUNTIME = 1 in the Makefile"
+                ),
+                vec![Fix::AddLinkRuntime],
+                Vec::new(),
+            );
+        }
+        if let Some(rom) = self.cx.rom_symbols.filter(|r| r.contains(sym)) {
+            let line = rom
+                .line_of(sym)
+                .and_then(|l| u32::try_from(l.saturating_sub(1)).ok())
+                .unwrap_or(0);
+            let related = vec![(
+                Span {
+                    path: PathBuf::from(&rom.path),
+                    start: Pos { line, col: 0 },
+                    end: Pos { line, col: 0 },
+                },
+                format!("`{sym}` in the ROM symbol list"),
+            )];
+            return (
+                format!(
+                    "not in mp_fun_table, but the chip's ROM has it ({}); set MPY_EXTERN_SYM_FILE = {} in the Makefile",
+                    file_name(Path::new(&rom.path)),
+                    rom.path
+                ),
+                vec![Fix::SetExternFile],
+                related,
+            );
+        }
+        let linked = self.linked_sources();
+        for (path, def) in self.cx.index.definitions(sym) {
+            if path == src {
+                continue;
+            }
+            let related = vec![(
+                Span::new(path, def.name_range()),
+                format!("`{sym}` is defined here"),
+            )];
+            if !linked.contains(&path) {
+                return (
+                    format!(
+                        "defined in {}, which is not in the Makefile's SRC; add it there",
+                        file_name(path)
+                    ),
+                    Vec::new(),
+                    related,
+                );
+            }
+            if def.is_static() {
+                let fixes = match def {
+                    crate::cindex::Definition::Function(f) => f.static_range,
+                    crate::cindex::Definition::Variable(v) => v.static_range,
+                }
+                .map(|r| Fix::DropStatic {
+                    span: Span::new(path, r),
+                })
+                .into_iter()
+                .collect();
+                return (
+                    format!(
+                        "defined `static` in {}, so other files cannot use it; drop `static` there",
+                        file_name(path)
+                    ),
+                    fixes,
+                    related,
+                );
+            }
+        }
+        let mut reason = format!(
+            "not defined in the module and not in mp_fun_table, so a native module cannot use it{}",
+            substitute(sym)
+                .map(|s| format!("; use {s} instead"))
+                .unwrap_or_default()
+        );
+        if let Some(d) = detail {
+            reason.push_str(&format!(" ({d})"));
+        }
+        (reason, Vec::new(), Vec::new())
+    }
+}
+
+/// Whether `sym` is a runtime helper the compiler calls for `/` or `%`.
+fn is_division_helper(sym: &str) -> bool {
+    sym.starts_with("__") && (sym.contains("div") || sym.contains("mod"))
+}
+
+/// Functions the compiler may have rewritten into a call of `sym` (`printf("x\n")` → `puts`).
+fn compiler_aliases(sym: &str) -> &'static [&'static str] {
+    match sym {
+        "puts" | "putchar" => &["printf"],
+        "fputs" | "fputc" | "fwrite" => &["fprintf", "fputs"],
+        _ => &[],
+    }
+}
+
+/// Whether gcc rewrites call `r` (of `printf`) into a call of `sym`, judging by its literal
+/// format: `printf("text\n")` and `printf("%s\n", s)` become `puts`, `printf("x")` `putchar`.
+fn rewritten_into(r: &Reference, sym: &str) -> bool {
+    let Some(lit) = r.literal_arg.as_deref() else {
+        return false;
+    };
+    let body = lit.trim_start_matches('"').trim_end_matches('"');
+    match sym {
+        "puts" => {
+            body == "%s\\n" || (body.ends_with("\\n") && body != "\\n" && !body.contains('%'))
+        }
+        "putchar" => body == "%c" || (body.chars().count() == 1 && body != "%") || body == "\\n",
+        _ => false,
+    }
+}
+
+/// What to call instead of a C library function a native module cannot reach.
+fn substitute(sym: &str) -> Option<&'static str> {
+    Some(match sym {
+        "printf" | "puts" | "putchar" | "vprintf" => "mp_printf(&mp_plat_print, ...)",
+        "malloc" | "calloc" => "m_malloc(...)",
+        "realloc" => "m_realloc(...)",
+        "free" => "m_free(...)",
+        "abort" | "exit" => "mp_raise_msg(...) (raise an exception)",
+        _ => return None,
+    })
+}
