@@ -84,6 +84,10 @@ pub struct LinkError {
     /// Every place that references the symbol (undefined symbols) or defines it (duplicates).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sites: Vec<Site>,
+    /// For an undefined symbol the toolchain runtime defines: the `archive:member` that
+    /// provides it (e.g. `libgcc.a:_divsi3.o`), what `LINK_RUNTIME = 1` would link.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runtime_provider: Option<String>,
 }
 
 impl LinkError {
@@ -98,6 +102,7 @@ impl LinkError {
             section: None,
             offset: None,
             sites: Vec::new(),
+            runtime_provider: None,
         }
     }
 

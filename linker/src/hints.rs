@@ -117,11 +117,13 @@ pub fn annotate_undefined(errors: &mut [LinkError], archives: &[Archive]) {
         let file = std::path::Path::new(&a.path)
             .file_name()
             .map(|f| f.to_string_lossy().into_owned());
-        let hint = format!(
-            "provided by {}:{}; set LINK_RUNTIME = 1",
+        let provider = format!(
+            "{}:{}",
             file.unwrap_or_else(|| a.path.clone()),
             a.members[m].name
         );
+        let hint = format!("provided by {provider}; set LINK_RUNTIME = 1");
+        e.runtime_provider = Some(provider);
         e.detail = Some(match e.detail.take() {
             Some(d) => format!("{d}; {hint}"),
             None => hint,

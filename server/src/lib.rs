@@ -3,8 +3,8 @@
 
 pub mod backend;
 pub mod board;
+pub mod c;
 pub mod check;
-pub mod cindex;
 pub mod config;
 pub mod diag;
 pub mod dist;
@@ -17,9 +17,12 @@ pub mod matrix_cli;
 pub mod mpydir;
 pub mod portability;
 pub mod process;
+pub mod publish;
 pub mod rebuild;
 pub mod scheduler;
 pub mod state;
+pub mod substitutes;
+pub mod sync;
 pub mod text;
 pub mod transport;
 pub mod workspace;

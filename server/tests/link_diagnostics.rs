@@ -8,7 +8,7 @@
 
 use natmod_linker::facts::LinkFacts;
 use natmod_linker::{Dialect, ErrorKind, Externs, LinkError, Session, SessionConfig};
-use natmod_lsp::cindex::ProjectIndex;
+use natmod_lsp::c::ProjectIndex;
 use natmod_lsp::diag::{Diag, Fix};
 use natmod_lsp::rebuild::place::{place, place_link_errors, PlaceContext};
 use std::path::{Path, PathBuf};
@@ -336,6 +336,7 @@ fn runtime_helper_goes_to_the_division_with_the_link_runtime_fix() {
         .strip_prefix("provided by ")
         .and_then(|d| d.strip_suffix("; set LINK_RUNTIME = 1"))
         .unwrap_or_else(|| panic!("detail: {detail}"));
+    assert_eq!(c.errors[0].runtime_provider.as_deref(), Some(provider));
     assert!(provider.starts_with("libgcc.a:"), "{provider}");
     let d = c.place();
     assert_eq!(

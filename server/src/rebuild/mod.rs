@@ -15,6 +15,7 @@ pub mod make_steps;
 pub mod place;
 pub mod python;
 pub mod qstrs;
+pub mod runtime;
 pub mod scope;
 
 use crate::config::Config;

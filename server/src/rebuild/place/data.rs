@@ -2,7 +2,7 @@
 //! (`const`, or set at run time when the code writes it).
 
 use super::placer::{base_name, Placer};
-use crate::cindex::RefKind;
+use crate::c::RefKind;
 use crate::diag::{Fix, Span};
 use natmod_linker::LinkError;
 use std::path::Path;

@@ -18,7 +18,7 @@ mod undefined;
 
 pub use sources::SourceIndex;
 
-use crate::cindex::ProjectIndex;
+use crate::c::ProjectIndex;
 use crate::diag::Diag;
 use natmod_linker::facts::LinkFacts;
 use natmod_linker::{ErrorKind, Externs, LinkError};

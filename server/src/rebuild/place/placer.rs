@@ -3,7 +3,7 @@
 
 use super::bss::StaticBssHit;
 use super::PlaceContext;
-use crate::cindex::FileIndex;
+use crate::c::FileIndex;
 use crate::diag::{Diag, Pos, Range, Severity, Span};
 use natmod_linker::{LinkError, Site};
 use std::collections::BTreeMap;

@@ -2,7 +2,7 @@
 //! re-indexed only when their content changes), and the placement of a build's link errors.
 
 use super::{place, PlaceContext};
-use crate::cindex::ProjectIndex;
+use crate::c::ProjectIndex;
 use crate::diag::Diag;
 use crate::workspace::Project;
 use natmod_linker::session::content_hash;

@@ -2,7 +2,7 @@
 //! why the module cannot reach them and what to do instead.
 
 use super::placer::{file_name, Placer};
-use crate::cindex::Reference;
+use crate::c::Reference;
 use crate::diag::{Fix, Pos, Range, Span};
 use natmod_linker::LinkError;
 use std::collections::HashSet;
@@ -25,12 +25,11 @@ impl Placer<'_, '_> {
             let Some(src) = self.source_of(&object).map(Path::to_path_buf) else {
                 continue;
             };
-            let (reason, fixes, related) = self.undefined_reason(&sym, e.detail.as_deref(), &src);
-            let refs: Vec<Range> = self
+            let (reason, fixes, related) = self.undefined_reason(&sym, e, &src);
+            let mut at: Vec<(Range, String)> = self
                 .file(&src)
-                .map(|f| f.references_to(&sym).map(|r| r.range).collect())
-                .unwrap_or_default();
-            let mut at: Vec<(Range, String)> = refs
+                .map(|f| f.references_to(&sym).map(|r| r.range).collect::<Vec<_>>())
+                .unwrap_or_default()
                 .into_iter()
                 .map(|r| (r, format!("undefined symbol `{sym}`: {reason}")))
                 .collect();
@@ -38,64 +37,8 @@ impl Placer<'_, '_> {
                 // Not named in the source: a macro expansion or a compiler-generated call.
                 // Place it at what the relocation site says.
                 for site in sites.iter().filter(|s| s.object == object) {
-                    let Some(func) = self.containing_symbol(site) else {
-                        continue;
-                    };
-                    let in_func = |r_fn: Option<&str>| r_fn == Some(func.as_str());
-                    let file = self.file(&src);
-                    let aliases: Vec<&Reference> = file
-                        .map(|f| {
-                            f.references
-                                .iter()
-                                .filter(|r| in_func(r.function.as_deref()))
-                                .filter(|r| compiler_aliases(&sym).contains(&r.name.as_str()))
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    let exact: Vec<&Reference> = aliases
-                        .iter()
-                        .copied()
-                        .filter(|r| rewritten_into(r, &sym))
-                        .collect();
-                    let aliased: Vec<(Range, String)> =
-                        if exact.is_empty() { aliases } else { exact }
-                            .into_iter()
-                            .map(|r| (r.range, r.name.clone()))
-                            .collect();
-                    let divisions: Vec<Range> = match file {
-                        Some(f) if is_division_helper(&sym) => f
-                            .divisions
-                            .iter()
-                            .filter(|d| in_func(d.function.as_deref()))
-                            .map(|d| d.range)
-                            .collect(),
-                        _ => Vec::new(),
-                    };
-                    if !aliased.is_empty() {
-                        at.extend(aliased.into_iter().map(|(r, name)| {
-                            (
-                                r,
-                                format!(
-                                    "undefined symbol `{sym}` (the compiler turned this `{name}` into `{sym}`): {reason}"
-                                ),
-                            )
-                        }));
-                    } else if !divisions.is_empty() {
-                        at.extend(divisions.into_iter().map(|r| {
-                            (
-                                r,
-                                format!(
-                                    "undefined symbol `{sym}` (the compiler calls it for this division): {reason}"
-                                ),
-                            )
-                        }));
-                    } else if let Some(r) = self.definition_range(&src, &func) {
-                        at.push((
-                            r,
-                            format!(
-                                "undefined symbol `{sym}`, used by `{func}` (through a macro or compiler-generated code): {reason}"
-                            ),
-                        ));
+                    if let Some(func) = self.containing_symbol(site) {
+                        at.extend(self.unnamed_uses(&sym, &src, &func, &reason));
                     }
                 }
             }
@@ -109,18 +52,85 @@ impl Placer<'_, '_> {
         placed
     }
 
+    /// Where function `func` of `src` uses `sym` without naming it: the calls the compiler
+    /// rewrote into `sym`, else its divisions (for a division helper), else its name.
+    fn unnamed_uses(
+        &self,
+        sym: &str,
+        src: &Path,
+        func: &str,
+        reason: &str,
+    ) -> Vec<(Range, String)> {
+        let aliased = self.rewritten_calls(sym, src, func);
+        if !aliased.is_empty() {
+            return aliased
+                .into_iter()
+                .map(|(r, name)| {
+                    let how = format!("the compiler turned this `{name}` into `{sym}`");
+                    (r, format!("undefined symbol `{sym}` ({how}): {reason}"))
+                })
+                .collect();
+        }
+        let divisions: Vec<Range> = match self.file(src) {
+            Some(f) if is_division_helper(sym) => f
+                .divisions
+                .iter()
+                .filter(|d| d.function.as_deref() == Some(func))
+                .map(|d| d.range)
+                .collect(),
+            _ => Vec::new(),
+        };
+        if !divisions.is_empty() {
+            let how = "the compiler calls it for this division";
+            return divisions
+                .into_iter()
+                .map(|r| (r, format!("undefined symbol `{sym}` ({how}): {reason}")))
+                .collect();
+        }
+        self.definition_range(src, func)
+            .map(|r| {
+                let how = "through a macro or compiler-generated code";
+                (
+                    r,
+                    format!("undefined symbol `{sym}`, used by `{func}` ({how}): {reason}"),
+                )
+            })
+            .into_iter()
+            .collect()
+    }
+
+    /// The calls in `func` of `src` the compiler may have rewritten into `sym` (those whose
+    /// literal format says it did, else all of them), with the name called.
+    fn rewritten_calls(&self, sym: &str, src: &Path, func: &str) -> Vec<(Range, String)> {
+        let aliases: Vec<&Reference> = self
+            .file(src)
+            .map(|f| {
+                f.references
+                    .iter()
+                    .filter(|r| r.function.as_deref() == Some(func))
+                    .filter(|r| compiler_aliases(sym).contains(&r.name.as_str()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let exact: Vec<&Reference> = aliases
+            .iter()
+            .copied()
+            .filter(|r| rewritten_into(r, sym))
+            .collect();
+        if exact.is_empty() { aliases } else { exact }
+            .into_iter()
+            .map(|r| (r.range, r.name.clone()))
+            .collect()
+    }
+
     /// Why `sym` is undefined for code in `src`, the fixes to offer and related places.
     pub(super) fn undefined_reason(
         &self,
         sym: &str,
-        detail: Option<&str>,
+        e: &LinkError,
         src: &Path,
     ) -> (String, Vec<Fix>, Vec<(Span, String)>) {
-        if let Some(d) = detail.filter(|d| d.contains("LINK_RUNTIME = 1")) {
-            let provider = d
-                .split("; ")
-                .find_map(|c| c.strip_prefix("provided by "))
-                .unwrap_or("the toolchain runtime");
+        if let Some(provider) = &e.runtime_provider {
             return (
                 format!(
                     "provided by {provider} (the toolchain runtime), not by mp_fun_table; set LINK_RUNTIME = 1 in the Makefile"
@@ -173,8 +183,8 @@ impl Placer<'_, '_> {
             }
             if def.is_static() {
                 let fixes = match def {
-                    crate::cindex::Definition::Function(f) => f.static_range,
-                    crate::cindex::Definition::Variable(v) => v.static_range,
+                    crate::c::Definition::Function(f) => f.static_range,
+                    crate::c::Definition::Variable(v) => v.static_range,
                 }
                 .map(|r| Fix::DropStatic {
                     span: Span::new(path, r),
@@ -193,11 +203,11 @@ impl Placer<'_, '_> {
         }
         let mut reason = format!(
             "not defined in the module and not in mp_fun_table, so a native module cannot use it{}",
-            substitute(sym)
+            crate::substitutes::substitute(sym)
                 .map(|s| format!("; use {s} instead"))
                 .unwrap_or_default()
         );
-        if let Some(d) = detail {
+        if let Some(d) = &e.detail {
             reason.push_str(&format!(" ({d})"));
         }
         (reason, Vec::new(), Vec::new())
@@ -232,16 +242,4 @@ fn rewritten_into(r: &Reference, sym: &str) -> bool {
         "putchar" => body == "%c" || (body.chars().count() == 1 && body != "%") || body == "\\n",
         _ => false,
     }
-}
-
-/// What to call instead of a C library function a native module cannot reach.
-fn substitute(sym: &str) -> Option<&'static str> {
-    Some(match sym {
-        "printf" | "puts" | "putchar" | "vprintf" => "mp_printf(&mp_plat_print, ...)",
-        "malloc" | "calloc" => "m_malloc(...)",
-        "realloc" => "m_realloc(...)",
-        "free" => "m_free(...)",
-        "abort" | "exit" => "mp_raise_msg(...) (raise an exception)",
-        _ => return None,
-    })
 }
