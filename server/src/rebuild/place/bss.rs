@@ -2,6 +2,7 @@
 //! use it.
 
 use super::placer::{base_name, Placer};
+use crate::c::FileIndex;
 use crate::diag::{Fix, Range, Span};
 use natmod_linker::LinkError;
 use std::collections::BTreeSet;
@@ -30,30 +31,7 @@ impl Placer<'_, '_> {
             .iter()
             .find(|s| s.object == object)
             .and_then(|s| self.containing_symbol(s));
-        let mut names: Vec<String> = Vec::new();
-        match e.symbol.as_deref() {
-            Some(s) if !s.is_empty() && !s.starts_with('.') => names.push(base_name(s).into()),
-            _ => {
-                // A section symbol (`.bss`): the BSS symbols of that object are the suspects.
-                if let Some(f) = self.cx.facts {
-                    for s in &f.symbols {
-                        let in_object = f.objects.get(s.object).is_some_and(|o| o.name == object);
-                        if in_object && !s.global && s.region == natmod_linker::model::Region::Bss {
-                            names.push(base_name(&s.name).into());
-                        }
-                    }
-                }
-                if names.is_empty() {
-                    names.extend(
-                        file.variables
-                            .iter()
-                            .filter(|v| v.is_static && !v.is_const)
-                            .filter(|v| !v.has_initializer || v.zero_initializer)
-                            .map(|v| v.name.clone()),
-                    );
-                }
-            }
-        }
+        let names = self.bss_suspects(e, &object, file);
         let mut vars: Vec<_> = file
             .variables
             .iter()
@@ -95,6 +73,36 @@ impl Placer<'_, '_> {
             }
         }
         placed
+    }
+
+    /// The names of the variables a static-BSS error of `object` may be about: its symbol,
+    /// else (a section symbol) the object's local BSS symbols, else the file's `static`
+    /// zero-initialised variables.
+    fn bss_suspects(&self, e: &LinkError, object: &str, file: &FileIndex) -> Vec<String> {
+        if let Some(s) = e.symbol.as_deref() {
+            if !s.is_empty() && !s.starts_with('.') {
+                return vec![base_name(s).into()];
+            }
+        }
+        let mut names: Vec<String> = Vec::new();
+        if let Some(f) = self.cx.facts {
+            for s in &f.symbols {
+                let in_object = f.objects.get(s.object).is_some_and(|o| o.name == object);
+                if in_object && !s.global && s.region == natmod_linker::model::Region::Bss {
+                    names.push(base_name(&s.name).into());
+                }
+            }
+        }
+        if names.is_empty() {
+            names.extend(
+                file.variables
+                    .iter()
+                    .filter(|v| v.is_static && !v.is_const)
+                    .filter(|v| !v.has_initializer || v.zero_initializer)
+                    .map(|v| v.name.clone()),
+            );
+        }
+        names
     }
 
     pub(super) fn finish_static_bss(&mut self) {

@@ -2,11 +2,11 @@
 //! why the module cannot reach them and what to do instead.
 
 use super::placer::{file_name, Placer};
-use crate::c::Reference;
+use crate::c::{Definition, Reference};
 use crate::diag::{Fix, Pos, Range, Span};
 use natmod_linker::LinkError;
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 impl Placer<'_, '_> {
     pub(super) fn undefined(&mut self, e: &LinkError) -> bool {
@@ -124,12 +124,7 @@ impl Placer<'_, '_> {
     }
 
     /// Why `sym` is undefined for code in `src`, the fixes to offer and related places.
-    pub(super) fn undefined_reason(
-        &self,
-        sym: &str,
-        e: &LinkError,
-        src: &Path,
-    ) -> (String, Vec<Fix>, Vec<(Span, String)>) {
+    pub(super) fn undefined_reason(&self, sym: &str, e: &LinkError, src: &Path) -> Reason {
         if let Some(provider) = &e.runtime_provider {
             return (
                 format!(
@@ -139,67 +134,11 @@ impl Placer<'_, '_> {
                 Vec::new(),
             );
         }
-        if let Some(rom) = self.cx.rom_symbols.filter(|r| r.contains(sym)) {
-            let line = rom
-                .line_of(sym)
-                .and_then(|l| u32::try_from(l.saturating_sub(1)).ok())
-                .unwrap_or(0);
-            let related = vec![(
-                Span {
-                    path: PathBuf::from(&rom.path),
-                    start: Pos { line, col: 0 },
-                    end: Pos { line, col: 0 },
-                },
-                format!("`{sym}` in the ROM symbol list"),
-            )];
-            return (
-                format!(
-                    "not in mp_fun_table, but the chip's ROM has it ({}); set MPY_EXTERN_SYM_FILE = {} in the Makefile",
-                    file_name(Path::new(&rom.path)),
-                    rom.path
-                ),
-                vec![Fix::SetExternFile],
-                related,
-            );
-        }
-        let linked = self.linked_sources();
-        for (path, def) in self.cx.index.definitions(sym) {
-            if path == src {
-                continue;
-            }
-            let related = vec![(
-                Span::new(path, def.name_range()),
-                format!("`{sym}` is defined here"),
-            )];
-            if !linked.contains(&path) {
-                return (
-                    format!(
-                        "defined in {}, which is not in the Makefile's SRC; add it there",
-                        file_name(path)
-                    ),
-                    Vec::new(),
-                    related,
-                );
-            }
-            if def.is_static() {
-                let fixes = match def {
-                    crate::c::Definition::Function(f) => f.static_range,
-                    crate::c::Definition::Variable(v) => v.static_range,
-                }
-                .map(|r| Fix::DropStatic {
-                    span: Span::new(path, r),
-                })
-                .into_iter()
-                .collect();
-                return (
-                    format!(
-                        "defined `static` in {}, so other files cannot use it; drop `static` there",
-                        file_name(path)
-                    ),
-                    fixes,
-                    related,
-                );
-            }
+        if let Some(r) = self
+            .rom_reason(sym)
+            .or_else(|| self.elsewhere_reason(sym, src))
+        {
+            return r;
         }
         let mut reason = format!(
             "not defined in the module and not in mp_fun_table, so a native module cannot use it{}",
@@ -212,7 +151,71 @@ impl Placer<'_, '_> {
         }
         (reason, Vec::new(), Vec::new())
     }
+
+    /// The reason when the project's ROM symbol list has `sym`.
+    fn rom_reason(&self, sym: &str) -> Option<Reason> {
+        let rom = self.cx.rom_symbols.filter(|r| r.contains(sym))?;
+        let line = rom
+            .line_of(sym)
+            .and_then(|l| u32::try_from(l.saturating_sub(1)).ok())
+            .unwrap_or(0);
+        let at = Pos { line, col: 0 };
+        let related = vec![(
+            Span::new(&rom.path, Range { start: at, end: at }),
+            format!("`{sym}` in the ROM symbol list"),
+        )];
+        Some((
+            format!(
+                "not in mp_fun_table, but the chip's ROM has it ({}); set MPY_EXTERN_SYM_FILE = {} in the Makefile",
+                file_name(Path::new(&rom.path)),
+                rom.path
+            ),
+            vec![Fix::SetExternFile],
+            related,
+        ))
+    }
+
+    /// The reason when another project file defines `sym`, but outside SRC or `static`.
+    fn elsewhere_reason(&self, sym: &str, src: &Path) -> Option<Reason> {
+        let linked = self.linked_sources();
+        for (path, def) in self.cx.index.definitions(sym) {
+            if path == src {
+                continue;
+            }
+            let related = vec![(
+                Span::new(path, def.name_range()),
+                format!("`{sym}` is defined here"),
+            )];
+            if !linked.contains(&path) {
+                let why = format!(
+                    "defined in {}, which is not in the Makefile's SRC; add it there",
+                    file_name(path)
+                );
+                return Some((why, Vec::new(), related));
+            }
+            if def.is_static() {
+                let fixes = match def {
+                    Definition::Function(f) => f.static_range,
+                    Definition::Variable(v) => v.static_range,
+                }
+                .map(|r| Fix::DropStatic {
+                    span: Span::new(path, r),
+                })
+                .into_iter()
+                .collect();
+                let why = format!(
+                    "defined `static` in {}, so other files cannot use it; drop `static` there",
+                    file_name(path)
+                );
+                return Some((why, fixes, related));
+            }
+        }
+        None
+    }
 }
+
+/// Why a symbol is undefined, the fixes to offer and related places.
+pub(super) type Reason = (String, Vec<Fix>, Vec<(Span, String)>);
 
 /// Whether `sym` is a runtime helper the compiler calls for `/` or `%`.
 fn is_division_helper(sym: &str) -> bool {
