@@ -67,3 +67,52 @@ pub fn declares_function(declarator: Node) -> bool {
     }
     false
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::c::c_parser;
+
+    /// (declared name, declares a function) for each declarator of the first declaration (or
+    /// struct field) in `src`.
+    fn declarators(src: &str) -> Vec<(String, bool)> {
+        let tree = c_parser().unwrap().parse(src, None).unwrap();
+        let mut out = Vec::new();
+        let mut stack = vec![tree.root_node()];
+        while let Some(n) = stack.pop() {
+            if matches!(n.kind(), "declaration" | "field_declaration") {
+                let mut c = n.walk();
+                for d in n.children_by_field_name("declarator", &mut c) {
+                    let name = declared_name(d).map(|x| src[x.byte_range()].to_string());
+                    out.push((name.unwrap_or_default(), declares_function(d)));
+                }
+                return out;
+            }
+            let mut c = n.walk();
+            let children: Vec<Node> = n.children(&mut c).collect();
+            stack.extend(children.into_iter().rev());
+        }
+        out
+    }
+
+    #[test]
+    fn names_and_function_declarators() {
+        let f = |s: &str| declarators(s);
+        assert_eq!(f("int f(void);"), [("f".to_string(), true)]);
+        assert_eq!(f("int *f(void);"), [("f".to_string(), true)]);
+        assert_eq!(f("int (*f)(void);"), [("f".to_string(), false)]);
+        assert_eq!(f("int (*f)(void) = 0;"), [("f".to_string(), false)]);
+        assert_eq!(
+            f("int x = 1, *p, a[3];"),
+            [
+                ("x".to_string(), false),
+                ("p".to_string(), false),
+                ("a".to_string(), false)
+            ]
+        );
+        assert_eq!(
+            f("struct s { void *(*realloc_)(void *, size_t); };"),
+            [("realloc_".to_string(), false)]
+        );
+    }
+}
