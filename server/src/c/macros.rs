@@ -161,6 +161,65 @@ fn skip_preprocessor_line(b: &[u8], start: usize) -> usize {
     b.len()
 }
 
+/// The arguments of the macro call whose `(` is at `open`, split at top-level commas, as byte
+/// spans, and the offset of its `)`; `None` when a `;` or the end comes first.
+fn macro_args(b: &[u8], open: usize) -> Option<(Vec<(usize, usize)>, usize)> {
+    let mut depth = 0usize;
+    let mut args: Vec<(usize, usize)> = Vec::new();
+    let mut arg_start = open + 1;
+    let mut i = open;
+    loop {
+        match *b.get(i)? {
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    args.push((arg_start, i));
+                    return Some((args, i));
+                }
+            }
+            b',' if depth == 1 => {
+                args.push((arg_start, i));
+                arg_start = i + 1;
+            }
+            b';' => return None,
+            b'"' | b'\'' => {
+                i = skip_quoted(b, i);
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+}
+
+/// The `static` / `const` words just before offset `m` on the same statement: where the
+/// statement starts, the range of `static`, and whether `const` is there.
+fn qualifiers_before(text: &str, lines: &Lines, m: usize) -> (usize, Option<Range>, bool) {
+    let b = text.as_bytes();
+    let mut start = m;
+    let mut static_range = None;
+    let mut is_const = false;
+    loop {
+        let mut e = start;
+        while e > 0 && b[e - 1].is_ascii_whitespace() {
+            e -= 1;
+        }
+        let s = e - b[..e]
+            .iter()
+            .rev()
+            .take_while(|&&x| is_word_byte(x))
+            .count();
+        match &text[s..e] {
+            "static" => static_range = Some(lines.range(s, e)),
+            "const" => is_const = true,
+            _ => break,
+        }
+        start = s;
+    }
+    (start, static_range, is_const)
+}
+
 /// Reads `[static] [const] MP_DEFINE_X(name, args...);` whose macro name spans `m..m_end`;
 /// returns it and the byte span to blank.
 fn object_define(
@@ -180,34 +239,7 @@ fn object_define(
     if b.get(open) != Some(&b'(') {
         return None;
     }
-    // The arguments, split at top-level commas.
-    let mut depth = 0usize;
-    let mut args: Vec<(usize, usize)> = Vec::new();
-    let mut arg_start = open + 1;
-    let mut i = open;
-    let close = loop {
-        match *b.get(i)? {
-            b'(' | b'[' | b'{' => depth += 1,
-            b')' | b']' | b'}' => {
-                depth = depth.checked_sub(1)?;
-                if depth == 0 {
-                    args.push((arg_start, i));
-                    break i;
-                }
-            }
-            b',' if depth == 1 => {
-                args.push((arg_start, i));
-                arg_start = i + 1;
-            }
-            b';' => return None,
-            b'"' | b'\'' => {
-                i = skip_quoted(b, i);
-                continue;
-            }
-            _ => {}
-        }
-        i += 1;
-    };
+    let (args, close) = macro_args(b, open)?;
     let semi = skip_ws(close + 1);
     if b.get(semi) != Some(&b';') {
         return None;
@@ -222,27 +254,8 @@ fn object_define(
     if !is_c_identifier(name) {
         return None;
     }
-    // `static` / `const` just before the macro, on the same statement.
-    let mut start = m;
-    let mut static_range = None;
-    let mut is_const = text[m..m_end].contains("CONST");
-    loop {
-        let mut e = start;
-        while e > 0 && b[e - 1].is_ascii_whitespace() {
-            e -= 1;
-        }
-        let s = e - b[..e]
-            .iter()
-            .rev()
-            .take_while(|&&x| is_word_byte(x))
-            .count();
-        match &text[s..e] {
-            "static" => static_range = Some(lines.range(s, e)),
-            "const" => is_const = true,
-            _ => break,
-        }
-        start = s;
-    }
+    let (start, static_range, before_const) = qualifiers_before(text, lines, m);
+    let is_const = before_const || text[m..m_end].contains("CONST");
     let mut refs = Vec::new();
     for &a in &args[1..] {
         let (s, e) = trimmed(a);
