@@ -15,24 +15,7 @@ impl Placer<'_, '_> {
         let code = code_of(e.kind);
         let sym = e.symbol.clone().filter(|s| !s.starts_with('.'));
         let Some(site) = Self::sites_of(e).into_iter().next() else {
-            if e.kind == ErrorKind::JumpTooFar {
-                for src in self.linked_sources() {
-                    let Some(r) = self.file(src).and_then(|f| f.function("mpy_init")) else {
-                        continue;
-                    };
-                    let span = Span::new(src, r.name_range);
-                    self.push(
-                        span,
-                        code,
-                        format!(
-                            "{}: `mpy_init` starts too far into the text for the entry jump; define it earlier (its file first in SRC, near the top of that file)",
-                            e.message
-                        ),
-                    );
-                    return true;
-                }
-            }
-            return false;
+            return e.kind == ErrorKind::JumpTooFar && self.entry_jump(e);
         };
         let Some(src) = self.source_of(&site.object).map(Path::to_path_buf) else {
             return false;
@@ -40,22 +23,7 @@ impl Placer<'_, '_> {
         let Some(holder) = self.containing_symbol(&site) else {
             return false;
         };
-        let detail: Vec<&str> = e
-            .detail
-            .as_deref()
-            .unwrap_or("")
-            .split("; ")
-            .filter(|c| !c.is_empty() && !c.contains("+0x"))
-            .collect();
-        let mut message = format!("{} (in `{holder}`)", e.message);
-        if !detail.is_empty() {
-            message.push_str(&format!(": {}", detail.join("; ")));
-        }
-        if let Some(s) = &sym {
-            if !message.contains(s.as_str()) {
-                message.push_str(&format!(" (symbol `{s}`)"));
-            }
-        }
+        let message = located_message(e, &holder, sym.as_deref());
         let uses: Vec<Range> = match (&sym, self.file(&src)) {
             (Some(s), Some(f)) => f
                 .references_to(s)
@@ -76,4 +44,46 @@ impl Placer<'_, '_> {
         self.push(Span::new(&src, r), code, message);
         true
     }
+
+    /// The entry jump out of range (no site): placed at `mpy_init`'s name.
+    fn entry_jump(&mut self, e: &LinkError) -> bool {
+        for src in self.linked_sources() {
+            let Some(r) = self.file(src).and_then(|f| f.function("mpy_init")) else {
+                continue;
+            };
+            let span = Span::new(src, r.name_range);
+            self.push(
+                span,
+                code_of(e.kind),
+                format!(
+                    "{}: `mpy_init` starts too far into the text for the entry jump; define it earlier (its file first in SRC, near the top of that file)",
+                    e.message
+                ),
+            );
+            return true;
+        }
+        false
+    }
+}
+
+/// The message of a located error: the linker's, the function holding the site, the detail
+/// without its offsets, and the symbol when the rest does not name it.
+fn located_message(e: &LinkError, holder: &str, sym: Option<&str>) -> String {
+    let detail: Vec<&str> = e
+        .detail
+        .as_deref()
+        .unwrap_or("")
+        .split("; ")
+        .filter(|c| !c.is_empty() && !c.contains("+0x"))
+        .collect();
+    let mut message = format!("{} (in `{holder}`)", e.message);
+    if !detail.is_empty() {
+        message.push_str(&format!(": {}", detail.join("; ")));
+    }
+    if let Some(s) = sym {
+        if !message.contains(s) {
+            message.push_str(&format!(" (symbol `{s}`)"));
+        }
+    }
+    message
 }
