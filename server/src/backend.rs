@@ -4,7 +4,8 @@
 use crate::config::Config;
 use crate::features::{self, handlers};
 use crate::scheduler;
-use crate::state::{self, lock, path_of, ServerState};
+use crate::state::{self, path_of, ServerState};
+use crate::sync::lock;
 use ls_types::*;
 use serde_json::{json, Value};
 use std::sync::atomic::Ordering;

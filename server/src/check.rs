@@ -1,8 +1,8 @@
 //! `natmod-lsp check`: the server's build pipeline run once on one project, printing
 //! diagnostics gcc-style (or as JSON) and exiting non-zero when there are errors.
 
-use crate::build::{BuildReport, ProjectBuild};
 use crate::config::Config;
+use crate::rebuild::{BuildReport, ProjectBuild};
 use crate::workspace::discover;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -119,7 +119,7 @@ fn print_text(report: &BuildReport, dir: &Path, out: &mut dyn Write, err: &mut d
     }
     for d in &report.diags {
         let _ = writeln!(out, "{}", d.to_gcc_line(dir));
-        for (s, m) in &d.inner.related {
+        for (s, m) in &d.related {
             let p = s.path.strip_prefix(dir).unwrap_or(&s.path);
             let _ = writeln!(
                 out,

@@ -2,7 +2,7 @@
 //! actions with workspace edits.
 
 use crate::diag::{Diag, Edit};
-use crate::link_diagnostics::{Fix, Severity, Span};
+use crate::diag::{Fix, Severity, Span};
 use crate::text;
 use crate::workspace;
 use ls_types::{
@@ -59,7 +59,6 @@ fn severity(s: Severity) -> DiagnosticSeverity {
 /// The LSP diagnostic for `d`.
 pub fn diagnostic(d: &Diag, texts: &mut Texts) -> Diagnostic {
     let related: Vec<DiagnosticRelatedInformation> = d
-        .inner
         .related
         .iter()
         .filter_map(|(s, m)| {
@@ -73,12 +72,12 @@ pub fn diagnostic(d: &Diag, texts: &mut Texts) -> Diagnostic {
         })
         .collect();
     Diagnostic {
-        range: texts.range(&d.inner.span),
-        severity: Some(severity(d.inner.severity)),
-        code: (!d.inner.code.is_empty()).then(|| NumberOrString::String(d.inner.code.clone())),
+        range: texts.range(&d.span),
+        severity: Some(severity(d.severity)),
+        code: (!d.code.is_empty()).then(|| NumberOrString::String(d.code.clone())),
         code_description: None,
         source: Some(d.source.to_string()),
-        message: d.inner.message.clone(),
+        message: d.message.clone(),
         related_information: (!related.is_empty()).then_some(related),
         tags: None,
         data: None,
@@ -178,7 +177,7 @@ pub fn code_actions(d: &Diag, makefile: &Path, texts: &mut Texts) -> Vec<CodeAct
             });
         }
     };
-    for f in &d.inner.fixes {
+    for f in &d.fixes {
         let (title, edits) = fix_edits(f, makefile, texts);
         push(title, &edits, texts);
     }

@@ -3,10 +3,10 @@
 //! worker pool sized to the cores. Used by `check --arch all|LIST`, `--dist` and the
 //! server's background portability builds.
 
-use crate::build::{BuildReport, ProjectBuild};
 use crate::config::Config;
 use crate::diag::Diag;
 use crate::process::RunError;
+use crate::rebuild::{BuildReport, ProjectBuild};
 use crate::workspace::Project;
 use natmod_linker::arch::ARCH_NAMES;
 use serde::Serialize;
@@ -176,11 +176,11 @@ impl ArchBuild {
     }
 
     fn result(&self, report: BuildReport) -> ArchResult {
-        let has = |code: &str| report.diags.iter().any(|d| d.inner.code == code);
+        let has = |code: &str| report.diags.iter().any(|d| d.code == code);
         let unsupported = report.diags.iter().any(|d| {
-            d.inner.code == "makefile-error"
-                && d.inner.message.contains("architecture")
-                && d.inner.message.contains("not supported")
+            d.code == "makefile-error"
+                && d.message.contains("architecture")
+                && d.message.contains("not supported")
         });
         let status = if has("missing-compiler") {
             ArchStatus::MissingToolchain

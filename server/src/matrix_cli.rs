@@ -109,7 +109,7 @@ pub fn run(
 /// The one-line explanation of a non-ok arch: its first error (the make or toolchain message
 /// for set-up problems).
 fn headline(r: &ArchResult) -> Option<&str> {
-    r.errors().next().map(|d| d.inner.message.as_str())
+    r.errors().next().map(|d| d.message.as_str())
 }
 
 fn print_text(results: &[ArchResult], dir: &Path, out: &mut dyn Write) {
@@ -155,14 +155,14 @@ fn arch_json(r: &ArchResult, dir: &Path) -> Value {
     let errors: Vec<Value> = r
         .errors()
         .map(|d| {
-            let s = &d.inner.span;
+            let s = &d.span;
             json!({
                 "file": s.path.strip_prefix(dir).unwrap_or(&s.path).to_string_lossy(),
                 "line": s.start.line + 1,
                 "col": s.start.col + 1,
-                "code": d.inner.code,
+                "code": d.code,
                 "source": d.source,
-                "message": d.inner.message,
+                "message": d.message,
             })
         })
         .collect();

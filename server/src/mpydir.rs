@@ -4,9 +4,10 @@
 //!
 //! Everything is read from the user's tree with tree-sitter-c, so it follows their version.
 
+use crate::c::{c_parser, declarator};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use tree_sitter::{Node, Parser};
+use tree_sitter::Node;
 
 /// One entry of the natmod API.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,12 +101,6 @@ pub struct HeaderDecl {
     pub file: PathBuf,
     /// 0-based line.
     pub line: u32,
-}
-
-fn c_parser() -> Option<Parser> {
-    let mut p = Parser::new();
-    p.set_language(&tree_sitter_c::LANGUAGE.into()).ok()?;
-    Some(p)
 }
 
 fn text<'a>(n: Node, src: &'a str) -> &'a str {
@@ -368,7 +363,7 @@ fn collect_decls(node: Node, src: &str, file: &Path, out: &mut HashMap<String, H
                     let Some(name) = declared_name(d, src) else {
                         continue;
                     };
-                    let kind = if is_function_declarator(d) {
+                    let kind = if declarator::declares_function(d) {
                         DeclKind::Prototype
                     } else {
                         DeclKind::Variable
@@ -387,48 +382,9 @@ fn collect_decls(node: Node, src: &str, file: &Path, out: &mut HashMap<String, H
     }
 }
 
-/// The identifier (or struct field name) a declarator declares, found through pointer,
-/// function, array and parenthesized declarators.
+/// The name a declarator declares, as text.
 fn declared_name(decl: Node, src: &str) -> Option<String> {
-    let is_name = |k: &str| k == "identifier" || k == "field_identifier";
-    let mut d = decl;
-    for _ in 0..64 {
-        if is_name(d.kind()) {
-            return Some(text(d, src).to_string());
-        }
-        d = match d.child_by_field_name("declarator") {
-            Some(inner) => inner,
-            None => {
-                let mut c = d.walk();
-                let found = d
-                    .named_children(&mut c)
-                    .find(|n| is_name(n.kind()) || n.kind().ends_with("declarator"));
-                found?
-            }
-        };
-    }
-    None
-}
-
-/// Whether a declaration's declarator declares a function (not a pointer to one).
-fn is_function_declarator(decl: Node) -> bool {
-    let mut d = decl;
-    if d.kind() == "init_declarator" {
-        return false;
-    }
-    while d.kind() == "attributed_declarator" || d.kind() == "parenthesized_declarator" {
-        let mut c = d.walk();
-        let Some(inner) = d
-            .named_children(&mut c)
-            .find(|n| n.kind().ends_with("declarator"))
-        else {
-            return false;
-        };
-        d = inner;
-    }
-    d.kind() == "function_declarator"
-        && d.child_by_field_name("declarator")
-            .is_some_and(|n| n.kind() == "identifier")
+    declarator::declared_name(decl).map(|n| text(n, src).to_string())
 }
 
 /// Every name the headers reachable from `start` by `#include "..."` (inside `root`) declare.

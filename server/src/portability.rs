@@ -5,14 +5,14 @@
 //! toolchain or an arch MPY_DIR lacks is one information diagnostic on the Makefile.
 
 use crate::diag::Diag;
-use crate::link_diagnostics::Severity;
-use crate::lsp_convert::{self, Texts};
+use crate::diag::Severity;
+use crate::lsp_convert;
 use crate::matrix::{self, ArchBuild, ArchResult, ArchStatus};
-use crate::state::{lock, ProjectSlot, ServerState};
+use crate::state::{ProjectSlot, ServerState};
+use crate::sync::lock;
 use ls_types::notification::Notification;
 use serde_json::json;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use tower_lsp_server::ls_types;
@@ -40,9 +40,9 @@ pub fn diagnostics(r: &ArchResult, makefile: &std::path::Path) -> Vec<Diag> {
             .take(1)
             .map(|d| {
                 let mut d = d.clone();
-                d.inner.severity = Severity::Information;
-                d.inner.message = format!("portability check for {}: {}", r.arch, d.inner.message);
-                d.inner.span.path = makefile.to_path_buf();
+                d.severity = Severity::Information;
+                d.message = format!("portability check for {}: {}", r.arch, d.message);
+                d.span.path = makefile.to_path_buf();
                 d
             })
             .collect(),
@@ -55,8 +55,8 @@ pub fn diagnostics(r: &ArchResult, makefile: &std::path::Path) -> Vec<Diag> {
                 } else {
                     "build"
                 };
-                d.inner.severity = Severity::Warning;
-                d.inner.message = format!("does not {what} for {}: {}", r.arch, d.inner.message);
+                d.severity = Severity::Warning;
+                d.message = format!("does not {what} for {}: {}", r.arch, d.message);
                 d
             })
             .collect(),
@@ -132,41 +132,12 @@ async fn publish(
     generation: u64,
     results: &[ArchResult],
 ) {
-    let mut by_file: BTreeMap<PathBuf, Vec<Diag>> = BTreeMap::new();
-    for r in results {
-        for d in diagnostics(r, &slot.makefile) {
-            by_file.entry(d.path().to_path_buf()).or_default().push(d);
-        }
-    }
-    let order = state.features.live.publish.lock().await;
-    if slot.generation.load(Ordering::SeqCst) != generation {
-        return;
-    }
-    let mut batches = Vec::new();
-    {
-        let mut published = lock(&state.published);
-        let mut files = lock(&slot.published);
-        for (f, ds) in by_file {
-            let entry = published
-                .entry(f.clone())
-                .or_insert_with(|| (slot.makefile.clone(), Vec::new()));
-            entry.1.extend(ds);
-            files.insert(f.clone());
-            batches.push((f, entry.1.clone()));
-        }
-    }
-    let mut texts = Texts::default();
-    for (f, ds) in batches {
-        if let Some(uri) = lsp_convert::uri(&f) {
-            let lsp = ds
-                .iter()
-                .map(|d| lsp_convert::diagnostic(d, &mut texts))
-                .collect();
-            let all = crate::features::live::with_live(state, &f, lsp);
-            state.client.publish_diagnostics(uri, all, None).await;
-        }
-    }
-    drop(order);
+    let diags: Vec<Diag> = results
+        .iter()
+        .flat_map(|r| diagnostics(r, &slot.makefile))
+        .collect();
+    let current = || slot.generation.load(Ordering::SeqCst) == generation;
+    crate::publish::add_to_build(state, &slot.makefile, &diags, current).await;
     let params = json!({
         "project": lsp_convert::uri(slot.dir()).map(|u| u.as_str().to_string()),
         "generation": generation,

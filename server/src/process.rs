@@ -173,7 +173,7 @@ pub fn run(
             loop {
                 match r.read(&mut buf) {
                     Ok(0) => break,
-                    Ok(n) => crate::state::lock(&into).push(&buf[..n]),
+                    Ok(n) => crate::sync::lock(&into).push(&buf[..n]),
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                     Err(_) => break,
                 }
@@ -230,9 +230,8 @@ pub fn run(
             Err(_) => break,
         }
     }
-    let take = |k: Option<Arc<Mutex<Capped>>>| {
-        k.map(|k| crate::state::lock(&k).take()).unwrap_or_default()
-    };
+    let take =
+        |k: Option<Arc<Mutex<Capped>>>| k.map(|k| crate::sync::lock(&k).take()).unwrap_or_default();
     let (stdout, t1) = take(out);
     let (stderr, t2) = take(err);
     let status = status?;

@@ -2,15 +2,13 @@
 //! generation; a build waits out the debounce, runs on the blocking pool while it is the
 //! newest, and only the newest build publishes. A build never blocks other requests.
 
-use crate::build::BuildReport;
-use crate::diag::Diag;
 use crate::features;
-use crate::lsp_convert::{self, Texts};
-use crate::state::{lock, ProjectSlot, ServerState};
+use crate::lsp_convert;
+use crate::rebuild::BuildReport;
+use crate::state::{ProjectSlot, ServerState};
+use crate::sync::lock;
 use ls_types::{notification::Notification, MessageType, ProgressToken};
 use serde_json::json;
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -171,46 +169,7 @@ async fn publish(
     report: BuildReport,
 ) {
     let live_changed = features::before_publish(state, slot, generation, &report).await;
-    let mut by_file: BTreeMap<PathBuf, Vec<Diag>> = BTreeMap::new();
-    for d in &report.diags {
-        by_file
-            .entry(d.path().to_path_buf())
-            .or_default()
-            .push(d.clone());
-    }
-    let now: BTreeSet<PathBuf> = by_file.keys().cloned().collect();
-    let before = std::mem::replace(&mut *lock(&slot.published), now.clone());
-    {
-        let mut published = lock(&state.published);
-        for f in before.difference(&now) {
-            published.remove(f);
-        }
-        for (f, ds) in &by_file {
-            published.insert(f.clone(), (slot.makefile.clone(), ds.clone()));
-        }
-    }
-    // Live (typing-time) diagnostics are published with the build's: one lock orders both.
-    let order = state.features.live.publish.lock().await;
-    let mut texts = Texts::default();
-    let mut batches = Vec::new();
-    for f in before.difference(&now) {
-        if let Some(uri) = lsp_convert::uri(f) {
-            batches.push((uri, features::live::with_live(state, f, Vec::new())));
-        }
-    }
-    for (f, ds) in &by_file {
-        if let Some(uri) = lsp_convert::uri(f) {
-            let build = ds
-                .iter()
-                .map(|d| lsp_convert::diagnostic(d, &mut texts))
-                .collect();
-            batches.push((uri, features::live::with_live(state, f, build)));
-        }
-    }
-    for (uri, diags) in batches {
-        state.client.publish_diagnostics(uri, diags, None).await;
-    }
-    drop(order);
+    crate::publish::build(state, &slot.makefile, &report.diags).await;
     for m in &report.messages {
         state.client.show_message(MessageType::ERROR, m).await;
     }

@@ -1,23 +1,17 @@
 //! The server's state and what each LSP message does to it. Handlers here are synchronous
 //! (document state is updated before anything awaits); builds go to [`crate::scheduler`].
 
-use crate::build::ProjectBuild;
 use crate::config::Config;
-use crate::diag::Diag;
-use crate::lsp_convert::{self, Texts};
+use crate::rebuild::ProjectBuild;
+use crate::sync::lock;
 use crate::text::Documents;
 use crate::workspace::discover;
-use ls_types::{CodeActionOrCommand, Range, Uri};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use ls_types::Uri;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use tower_lsp_server::{ls_types, Client};
-
-/// Locks a std mutex, recovering the data if a panicking thread poisoned it.
-pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// One natmod project: its build state and the counters that make builds debounced and
 /// cancellable (a build runs only while its generation is the newest).
@@ -32,8 +26,6 @@ pub struct ProjectSlot {
     pub stale_makefile: AtomicBool,
     /// The build state; held for the whole of a build, so builds of a project never overlap.
     pub build: Arc<tokio::sync::Mutex<ProjectBuild>>,
-    /// Files this project last published diagnostics for.
-    pub published: Mutex<BTreeSet<PathBuf>>,
     /// The workspace folders its builds may write in.
     pub workspace: Vec<PathBuf>,
     /// The background builds of the `portabilityArchs` setting.
@@ -53,7 +45,6 @@ impl ProjectSlot {
             generation: AtomicU64::new(0),
             finished: AtomicU64::new(0),
             stale_makefile: AtomicBool::new(false),
-            published: Mutex::new(BTreeSet::new()),
         }
     }
 
@@ -75,8 +66,8 @@ pub struct ServerState {
     pub docs: Mutex<Documents>,
     /// Projects by Makefile.
     pub projects: Mutex<BTreeMap<PathBuf, Arc<ProjectSlot>>>,
-    /// The diagnostics last published per file, with the project's Makefile (for code actions).
-    pub published: Mutex<HashMap<PathBuf, (PathBuf, Vec<Diag>)>>,
+    /// The diagnostics of every file (build and live), as published.
+    pub diagnostics: crate::publish::Store,
     /// Whether the client shows `$/progress`.
     pub progress: AtomicBool,
     /// Whether the "not trusted" message was shown.
@@ -108,7 +99,7 @@ impl ServerState {
             roots: Mutex::new(Vec::new()),
             docs: Mutex::new(Documents::default()),
             projects: Mutex::new(BTreeMap::new()),
-            published: Mutex::new(HashMap::new()),
+            diagnostics: crate::publish::Store::default(),
             progress: AtomicBool::new(false),
             told_untrusted: AtomicBool::new(false),
             features: crate::features::FeatureState::default(),
@@ -155,26 +146,6 @@ impl ServerState {
     /// Every known project.
     pub fn slots(&self) -> Vec<Arc<ProjectSlot>> {
         lock(&self.projects).values().cloned().collect()
-    }
-
-    /// Code actions for diagnostics of `path` overlapping `range`.
-    pub fn code_actions(&self, path: &Path, range: &Range) -> Vec<CodeActionOrCommand> {
-        let Some((makefile, diags)) = lock(&self.published).get(path).cloned() else {
-            return Vec::new();
-        };
-        let mut texts = Texts::default();
-        let mut out = Vec::new();
-        for d in &diags {
-            let r = texts.range(&d.inner.span);
-            if lsp_convert::overlaps(&r, range) {
-                out.extend(
-                    lsp_convert::code_actions(d, &makefile, &mut texts)
-                        .into_iter()
-                        .map(CodeActionOrCommand::CodeAction),
-                );
-            }
-        }
-        out
     }
 
     /// Marks the "not trusted" message as shown; true the first time.

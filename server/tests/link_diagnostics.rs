@@ -1,6 +1,6 @@
 //! Link errors placed at C lines: small C files are compiled with the real toolchains, linked
 //! with natmod-linker's `Session` (what the server runs on save), and the `LinkError`s it
-//! returns are placed with `link_diagnostics::place`. Each test checks exact lines and messages.
+//! returns are placed with `rebuild::place::place`. Each test checks exact lines and messages.
 //!
 //! Needs `gcc`; the Arm, RISC-V tests need `arm-none-eabi-gcc` and `riscv64-unknown-elf-gcc`
 //! with picolibc (scripts/provision.sh installs them). The sources include the golden corpus's
@@ -8,8 +8,9 @@
 
 use natmod_linker::facts::LinkFacts;
 use natmod_linker::{Dialect, ErrorKind, Externs, LinkError, Session, SessionConfig};
-use natmod_lsp::cindex::ProjectIndex;
-use natmod_lsp::link_diagnostics::{place, place_link_errors, FileDiagnostic, Fix, PlaceContext};
+use natmod_lsp::c::ProjectIndex;
+use natmod_lsp::diag::{Diag, Fix};
+use natmod_lsp::rebuild::place::{place, place_link_errors, PlaceContext};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -89,11 +90,7 @@ impl Case {
         self.scratch.0.join("Makefile")
     }
 
-    fn place_with(
-        &self,
-        makefile_text: Option<&str>,
-        rom: Option<&Externs>,
-    ) -> Vec<FileDiagnostic> {
+    fn place_with(&self, makefile_text: Option<&str>, rom: Option<&Externs>) -> Vec<Diag> {
         let makefile = self.makefile();
         place(
             &self.errors,
@@ -108,7 +105,7 @@ impl Case {
         )
     }
 
-    fn place(&self) -> Vec<FileDiagnostic> {
+    fn place(&self) -> Vec<Diag> {
         self.place_with(None, None)
     }
 }
@@ -204,7 +201,7 @@ fn link_case_with(
 }
 
 /// `(file name, line, message)` of each diagnostic, for compact assertions.
-fn summary(diags: &[FileDiagnostic]) -> Vec<(String, u32, String)> {
+fn summary(diags: &[Diag]) -> Vec<(String, u32, String)> {
     diags
         .iter()
         .map(|d| {
@@ -339,6 +336,7 @@ fn runtime_helper_goes_to_the_division_with_the_link_runtime_fix() {
         .strip_prefix("provided by ")
         .and_then(|d| d.strip_suffix("; set LINK_RUNTIME = 1"))
         .unwrap_or_else(|| panic!("detail: {detail}"));
+    assert_eq!(c.errors[0].runtime_provider.as_deref(), Some(provider));
     assert!(provider.starts_with("libgcc.a:"), "{provider}");
     let d = c.place();
     assert_eq!(
@@ -492,10 +490,10 @@ fn data_marks_each_initialised_writable_variable() {
     assert_eq!(
         d[3].fixes,
         [Fix::MakeConst {
-            span: natmod_lsp::link_diagnostics::Span {
+            span: natmod_lsp::diag::Span {
                 path: src.clone(),
-                start: natmod_lsp::link_diagnostics::Pos { line: 2, col: 0 },
-                end: natmod_lsp::link_diagnostics::Pos { line: 2, col: 14 },
+                start: natmod_lsp::diag::Pos { line: 2, col: 0 },
+                end: natmod_lsp::diag::Pos { line: 2, col: 14 },
             }
         }]
     );
@@ -907,7 +905,7 @@ fn broken_markers(dir: &Path, files: &[&str]) -> Vec<(String, u32)> {
 
 /// Compiles examples/broken/`name` as dynruntime.mk does for x64 (into a scratch dir), links it
 /// with a `Session` (runtime hints added, as the server does) and places the errors.
-fn place_broken_example(name: &str, files: &[&str]) -> (Vec<FileDiagnostic>, PathBuf) {
+fn place_broken_example(name: &str, files: &[&str]) -> (Vec<Diag>, PathBuf) {
     let example = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../examples/broken")
         .join(name);

@@ -373,7 +373,7 @@ fn c_files_tree_sitter_cannot_parse_still_get_gcc_errors_and_answers() {
     open_lossy(&mut lsp, &junk);
     let done = lsp.wait_build(&dir);
     // (Indexing garbage.c once took 11 s: each step up the tree searched down from the root.
-    // That is guarded by counting, not timing, in cindex's
+    // That is guarded by counting, not timing, in server/src/c/tests.rs's
     // indexing_deeply_nested_garbage_takes_linear_work.)
     assert!(done["errors"].as_u64().unwrap() >= 2, "{done}");
     assert_eq!(done["written"], Value::Null, "{done}");

@@ -3,8 +3,8 @@
 //! Answered by the `natmod/abi` request and sent as `natmod/status` after every build.
 
 use super::Snapshot;
-use crate::build::BuildReport;
 use crate::lsp_convert;
+use crate::rebuild::BuildReport;
 use natmod_linker::mpy::{MPY_ARCH_FLAGS, MPY_SUB_VERSION, MPY_VERSION, MP_SMALL_INT_BITS};
 use serde_json::{json, Value};
 use tower_lsp_server::ls_types::notification::Notification;

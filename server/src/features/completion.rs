@@ -6,7 +6,7 @@
 
 use super::words;
 use super::Ctx;
-use crate::cindex::{Function, Macro, Variable};
+use crate::c::{Function, Macro, Variable};
 use crate::mpydir::{ApiItem, ApiKind, DeclKind, FunTableField, HeaderDecl};
 use std::collections::HashSet;
 use std::path::Path;

@@ -6,7 +6,7 @@
 
 use super::reachability::{self, Verdict};
 use super::{words, Ctx};
-use crate::cindex::{Definition, FileIndex};
+use crate::c::{Definition, FileIndex};
 use crate::mpydir::{ApiKind, DeclKind};
 use natmod_linker::facts::{LinkFacts, SymbolFacts, Why};
 use std::fmt::Write;
@@ -159,7 +159,7 @@ pub fn markdown(ctx: &Ctx, line: &str, start: usize, name: &str) -> Option<Strin
         .file
         .references
         .iter()
-        .any(|r| r.name == name && r.kind == crate::cindex::RefKind::Call);
+        .any(|r| r.name == name && r.kind == crate::c::RefKind::Call);
     if is_call {
         let rt = reachability::runtime_for(ctx);
         return match reachability::classify(ctx, name, rt.as_ref()) {

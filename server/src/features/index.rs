@@ -3,8 +3,8 @@
 //! per modification (disk files, by size and mtime); the project's file list is re-read at
 //! most once a second.
 
-use crate::cindex::FileIndex;
-use crate::state::lock;
+use crate::c::FileIndex;
+use crate::sync::lock;
 use crate::text::Documents;
 use crate::workspace::Project;
 use natmod_linker::session::content_hash;

@@ -1,10 +1,11 @@
 //! Process-wide caches of what does not change while typing: the natmod knowledge of each
 //! MicroPython tree (headers parsed once per MPY_DIR), parsed `--externs` files (re-read when
-//! their size or mtime changes), and the symbol indexes of the toolchain's runtime archives
-//! (loaded once per arch) and of a project's `-l` archives.
+//! their size or mtime changes), and the symbol index of a project's `-l` archives (the
+//! toolchain's runtime archives are [`crate::rebuild::runtime`]'s).
 
 use crate::mpydir::{ApiItem, FunTableField, MpyDir};
-use crate::state::lock;
+use crate::rebuild::runtime::{self, SymbolIndex};
+use crate::sync::lock;
 use natmod_linker::Externs;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -122,38 +123,6 @@ pub fn externs(path: &Path) -> Option<Arc<Externs>> {
     Some(e)
 }
 
-/// Symbol → `archive:member` for a list of archives.
-pub type SymbolIndex = HashMap<String, String>;
-
-fn index_archives(archives: &[natmod_linker::Archive]) -> SymbolIndex {
-    let mut out = SymbolIndex::new();
-    for a in archives {
-        let file = Path::new(&a.path)
-            .file_name()
-            .map(|f| f.to_string_lossy().into_owned())
-            .unwrap_or_else(|| a.path.clone());
-        for (sym, &m) in &a.symbols {
-            let member = a.members.get(m).map(|m| m.name.as_str()).unwrap_or("?");
-            out.entry(sym.clone())
-                .or_insert_with(|| format!("{file}:{member}"));
-        }
-    }
-    out
-}
-
-/// What `LINK_RUNTIME = 1` would link for `arch` (libgcc, libm or libc), asked of the arch's
-/// compiler once per arch; empty when the compiler is missing.
-pub fn runtime_symbols(arch: &str) -> Arc<SymbolIndex> {
-    static CACHE: Cache<String, Arc<SymbolIndex>> = OnceLock::new();
-    let cache = CACHE.get_or_init(Default::default);
-    if let Some(s) = lock(cache).get(arch) {
-        return s.clone();
-    }
-    let archives = natmod_linker::hints::runtime_archives(arch).unwrap_or_default();
-    let s = Arc::new(index_archives(&archives));
-    lock(cache).entry(arch.to_string()).or_insert(s).clone()
-}
-
 /// The symbols of a project's `-l` archives (by path, re-read when one changes).
 pub fn lib_symbols(paths: &[PathBuf]) -> Arc<SymbolIndex> {
     type Key = Vec<(PathBuf, u64, Option<SystemTime>)>;
@@ -177,7 +146,7 @@ pub fn lib_symbols(paths: &[PathBuf]) -> Arc<SymbolIndex> {
     for p in paths {
         archives.extend(natmod_linker::input::archive::load_lib(p).unwrap_or_default());
     }
-    let s = Arc::new(index_archives(&archives));
+    let s = Arc::new(runtime::index(&archives));
     lock(cache).insert(key, s.clone());
     s
 }

@@ -2,7 +2,7 @@
 //! document symbols (functions, file-scope variables) with their size and section.
 
 use super::Ctx;
-use crate::cindex::Range as CRange;
+use crate::diag::Range as CRange;
 use natmod_linker::facts::SymbolFacts;
 use tower_lsp_server::ls_types::{CodeLens, Command, DocumentSymbol, Range, SymbolKind};
 

@@ -24,9 +24,10 @@ pub mod reachability;
 pub mod run;
 pub mod words;
 
-use crate::build::BuildReport;
-use crate::cindex::FileIndex;
-use crate::state::{lock, ProjectSlot, ServerState};
+use crate::c::FileIndex;
+use crate::rebuild::BuildReport;
+use crate::state::{ProjectSlot, ServerState};
+use crate::sync::lock;
 use crate::workspace::Project;
 use knowledge::Knowledge;
 use natmod_linker::facts::SymbolFacts;
@@ -210,7 +211,7 @@ impl Ctx {
     }
 
     /// The project macro `name`: (file, its `#define`), this file first.
-    pub fn macro_def(&self, name: &str) -> Option<(&Path, &crate::cindex::Macro)> {
+    pub fn macro_def(&self, name: &str) -> Option<(&Path, &crate::c::Macro)> {
         std::iter::once((self.path.as_path(), self.file.as_ref()))
             .chain(
                 self.project_files
@@ -270,9 +271,7 @@ pub mod handlers {
         path: &Path,
         range: &Range,
     ) -> Vec<CodeActionOrCommand> {
-        let mut out = state.code_actions(path, range);
-        out.extend(live::code_actions(state, path, range));
-        out
+        crate::publish::code_actions(state, path, range)
     }
 
     /// The snapshot of the project named by `args` (`{"project"|"uri"|"textDocument": ...}`),
@@ -378,7 +377,7 @@ pub async fn after_build(
     changed: Vec<PathBuf>,
 ) {
     for p in &changed {
-        live::publish(state, p).await;
+        crate::publish::file(state, p).await;
     }
     if let Some(snap) = state.features.snapshot(&slot.makefile) {
         state

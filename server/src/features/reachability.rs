@@ -4,12 +4,13 @@
 //! (memset/memcpy/memmove), sit in the project's `--externs` file, or come from a runtime
 //! archive (`LINK_RUNTIME = 1`, or the project's `-l` archives).
 
-use super::knowledge::{self, SymbolIndex};
+use super::knowledge;
 use super::Ctx;
-use crate::cindex::RefKind;
+use crate::c::RefKind;
 use crate::diag::Diag;
-use crate::link_diagnostics::{Fix, Severity, Span};
+use crate::diag::{Fix, Severity, Span};
 use crate::mpydir::DeclKind;
+use crate::rebuild::runtime::{self, SymbolIndex};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -60,27 +61,6 @@ const NOT_CALLS: &[&str] = &[
 /// Functions natmod-ld provides itself (through `mp_fun_table`'s memset_/memmove_).
 const PROVIDED: &[&str] = &["memset", "memcpy", "memmove"];
 
-/// What to use instead of a libc function a natmod cannot call.
-pub fn hint(name: &str) -> Option<&'static str> {
-    Some(match name {
-        "printf" | "puts" | "putchar" | "fprintf" | "fputs" | "vprintf" | "vfprintf" => {
-            "use mp_printf(&mp_plat_print, ...)"
-        }
-        "sprintf" | "snprintf" | "vsprintf" | "vsnprintf" => {
-            "build the result with mp_obj_new_str or print with mp_printf"
-        }
-        "malloc" => "use m_malloc (or m_new)",
-        "calloc" => "use m_malloc and memset",
-        "realloc" => "use m_realloc",
-        "free" => "use m_free",
-        "exit" | "abort" | "assert" => {
-            "raise an exception instead (mp_raise_ValueError, mp_raise_msg)"
-        }
-        "strtol" | "atoi" | "atol" => "parse with mp_obj_get_int on a Python int",
-        _ => return None,
-    })
-}
-
 /// The runtime symbols that could provide a name for the context's project: the toolchain's
 /// (what `LINK_RUNTIME = 1` links) and the project's `-l` archives. Runs the compiler once per
 /// arch to find the toolchain's archives.
@@ -88,7 +68,7 @@ pub fn runtime_for(ctx: &Ctx) -> Option<(Arc<SymbolIndex>, Arc<SymbolIndex>)> {
     let p = &ctx.snap.as_ref()?.project;
     let libs: Vec<PathBuf> = p.libs.iter().map(|l| p.abs(l)).collect();
     Some((
-        knowledge::runtime_symbols(&p.arch),
+        runtime::runtime(&p.arch).symbols.clone(),
         knowledge::lib_symbols(&libs),
     ))
 }
@@ -180,8 +160,8 @@ pub fn unavailable_message(ctx: &Ctx, name: &str, declared: Option<&(PathBuf, u3
             format!("it is not defined in {}", places.join(", "))
         }
     };
-    match hint(name) {
-        Some(h) => format!("{name} is not available to natmods: {h} ({why})"),
+    match crate::substitutes::substitute(name) {
+        Some(h) => format!("{name} is not available to natmods: use {h} instead ({why})"),
         None => format!("{name} is not available to natmods: {why}"),
     }
 }
@@ -226,7 +206,7 @@ pub fn check(ctx: &Ctx) -> Vec<Diag> {
                     "needs-link-runtime",
                     link_runtime_message(&r.name, member),
                 );
-                d.inner.fixes.push(Fix::AddLinkRuntime);
+                d.fixes.push(Fix::AddLinkRuntime);
                 out.push(d);
             }
             Verdict::Unavailable(declared) => out.push(Diag::new(

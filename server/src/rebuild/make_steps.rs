@@ -3,8 +3,8 @@
 //! out of date, so an up-to-date project costs one make that runs nothing.
 
 use crate::config::Config;
+use crate::diag::Severity;
 use crate::diag::{line_span, Diag};
-use crate::link_diagnostics::Severity;
 use crate::process::{self, Limits, RunError};
 use crate::workspace::{makefile, Project};
 

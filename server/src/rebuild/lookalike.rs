@@ -4,8 +4,8 @@
 //! (`LINK_RUNTIME = 1` with MicroPython 1.23, whose dynruntime.mk has no LINK_RUNTIME): a
 //! warning that the line has no effect there.
 
+use crate::diag::Severity;
 use crate::diag::{span, Diag, Edit, FixIt};
-use crate::link_diagnostics::Severity;
 use crate::workspace::Project;
 
 /// Variables a project sets for dynruntime.mk (either tree).
@@ -183,7 +183,7 @@ mod tests {
         let d = check(&p, text);
         let got: Vec<(u32, &str)> = d
             .iter()
-            .map(|d| (d.inner.span.start.line, d.fixits[0].edits[0].text.as_str()))
+            .map(|d| (d.span.start.line, d.fixits[0].edits[0].text.as_str()))
             .collect();
         assert_eq!(
             got,
@@ -193,8 +193,8 @@ mod tests {
                 (3, "CFLAGS_EXTRA")
             ]
         );
-        assert_eq!(d[2].inner.span.start.col, 7);
-        assert!(d[0].inner.message.contains("did you mean LINK_RUNTIME?"));
+        assert_eq!(d[2].span.start.col, 7);
+        assert!(d[0].message.contains("did you mean LINK_RUNTIME?"));
     }
 
     #[test]
@@ -214,13 +214,10 @@ mod tests {
         let d = check(&p, text);
         let got: Vec<(u32, &str)> = d
             .iter()
-            .map(|d| (d.inner.span.start.line, d.inner.code.as_str()))
+            .map(|d| (d.span.start.line, d.code.as_str()))
             .collect();
         assert_eq!(got, vec![(1, "unread-variable"), (3, "unread-variable")]);
-        assert!(d[0]
-            .inner
-            .message
-            .starts_with("LINK_RUNTIME has no effect here"));
+        assert!(d[0].message.starts_with("LINK_RUNTIME has no effect here"));
         // Without make's list of makefiles nothing is said.
         p.makefiles.clear();
         assert!(check(&p, text).is_empty());

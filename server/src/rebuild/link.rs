@@ -6,8 +6,7 @@ use crate::diag::Diag;
 use crate::workspace::Project;
 use natmod_linker::session::default_source_name;
 use natmod_linker::SessionConfig;
-use natmod_linker::{hints, Archive, Dialect, LinkError, LinkFacts, QstrSource, Session};
-use std::collections::HashMap;
+use natmod_linker::{hints, Dialect, LinkError, LinkFacts, QstrSource, Session};
 use std::path::PathBuf;
 
 /// What a link gave.
@@ -23,11 +22,10 @@ pub struct LinkResult {
     pub facts: Option<LinkFacts>,
 }
 
-/// A project's link session and the runtime archives used for hints.
+/// A project's link session and the index of its sources.
 #[derive(Default)]
 pub struct Linker {
     session: Option<(String, Session)>,
-    runtime: HashMap<String, Vec<Archive>>,
     index: SourceIndex,
 }
 
@@ -113,11 +111,8 @@ impl Linker {
             }
             Err(mut failure) => {
                 if !p.link_runtime && p.libs.is_empty() {
-                    let runtime = self
-                        .runtime
-                        .entry(p.arch.clone())
-                        .or_insert_with(|| hints::runtime_archives(&p.arch).unwrap_or_default());
-                    hints::annotate_undefined(&mut failure.errors, runtime);
+                    let runtime = super::runtime::runtime(&p.arch);
+                    hints::annotate_undefined(&mut failure.errors, &runtime.archives);
                 }
                 LinkResult {
                     diags: self.index.place(p, &failure.errors, &failure.facts),

@@ -2,7 +2,7 @@
 //! notes as related information, fix-its), with a plain-text `file:line:col: error:` fallback.
 
 use crate::diag::{span, Diag, Edit, FixIt};
-use crate::link_diagnostics::{Pos, Severity, Span};
+use crate::diag::{Pos, Severity, Span};
 use serde_json::Value;
 use std::path::Path;
 
@@ -99,7 +99,7 @@ fn from_json(d: &Value, dir: &Path, fallback: &Path) -> Option<Diag> {
         .flatten()
     {
         if let (Some(s), Some(m)) = (location(c, dir), c.get("message").and_then(Value::as_str)) {
-            diag.inner.related.push((s, m.to_string()));
+            diag.related.push((s, m.to_string()));
         }
         diag.fixits.extend(fixits(c, dir));
     }
@@ -120,10 +120,8 @@ pub fn parse(stderr: &str, dir: &Path, fallback: &Path) -> Vec<Diag> {
             }
         }
         if let Some(d) = parse_text_line(line, dir) {
-            match (d.inner.severity, out.last_mut()) {
-                (Severity::Information, Some(prev)) => {
-                    prev.inner.related.push((d.inner.span, d.inner.message))
-                }
+            match (d.severity, out.last_mut()) {
+                (Severity::Information, Some(prev)) => prev.related.push((d.span, d.message)),
                 _ => out.push(d),
             }
         }
@@ -178,16 +176,13 @@ mod tests {
         let dir = Path::new("/p");
         let d = parse(&format!("cc1: noise\n{JSON}\n"), dir, Path::new("/p/t.c"));
         assert_eq!(d.len(), 2);
-        assert_eq!(d[0].inner.span.start, Pos { line: 4, col: 12 });
+        assert_eq!(d[0].span.start, Pos { line: 4, col: 12 });
         assert_eq!(d[0].fixits[0].edits[0].text, "->");
         assert_eq!(d[0].fixits[0].edits[0].span.end, Pos { line: 4, col: 13 });
-        assert_eq!(d[1].inner.span.path, Path::new("/p/t.c"));
-        assert_eq!(
-            (d[1].inner.span.start.col, d[1].inner.span.end.col),
-            (17, 30)
-        );
-        assert_eq!(d[1].inner.related.len(), 1);
-        assert_eq!(d[1].inner.code, "-Werror=x");
+        assert_eq!(d[1].span.path, Path::new("/p/t.c"));
+        assert_eq!((d[1].span.start.col, d[1].span.end.col), (17, 30));
+        assert_eq!(d[1].related.len(), 1);
+        assert_eq!(d[1].code, "-Werror=x");
     }
 
     #[test]
@@ -199,10 +194,10 @@ mod tests {
             Path::new("/p/t.c"),
         );
         assert_eq!(d.len(), 3, "{d:#?}");
-        assert_eq!(d[0].inner.related.len(), 1);
-        assert_eq!(d[1].inner.code, "-Wunused-variable");
-        assert_eq!(d[1].inner.severity, Severity::Warning);
-        assert_eq!(d[2].inner.span.path, Path::new("/p/src/x.h"));
-        assert_eq!(d[2].inner.span.start.line, 2);
+        assert_eq!(d[0].related.len(), 1);
+        assert_eq!(d[1].code, "-Wunused-variable");
+        assert_eq!(d[1].severity, Severity::Warning);
+        assert_eq!(d[2].span.path, Path::new("/p/src/x.h"));
+        assert_eq!(d[2].span.start.line, 2);
     }
 }

@@ -14,7 +14,7 @@
 //! their directory counts. Objects are written by gcc, which follows a symlink, so a symlinked
 //! object counts by its target.
 
-use crate::link_diagnostics::Severity;
+use crate::diag::Severity;
 use crate::workspace::Project;
 use std::path::{Component, Path, PathBuf};
 

@@ -1,10 +1,9 @@
-//! Placing link errors at source lines through [`crate::link_diagnostics::place`], with a
-//! tree-sitter index of the project's C sources kept per project (files re-indexed only when
-//! their content changes).
+//! The tree-sitter index of a project's C sources, kept per project between builds (files
+//! re-indexed only when their content changes), and the placement of a build's link errors.
 
-use crate::cindex::ProjectIndex;
+use super::{place, PlaceContext};
+use crate::c::ProjectIndex;
 use crate::diag::Diag;
-use crate::link_diagnostics::{self, PlaceContext};
 use crate::workspace::Project;
 use natmod_linker::session::content_hash;
 use natmod_linker::{Externs, LinkError, LinkFacts};
@@ -62,10 +61,7 @@ impl SourceIndex {
             makefile_text: makefile_text.as_deref(),
             rom_symbols: rom.as_ref(),
         };
-        link_diagnostics::place(errors, &cx)
-            .into_iter()
-            .map(Diag::from_link)
-            .collect()
+        place(errors, &cx)
     }
 }
 

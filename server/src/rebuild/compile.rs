@@ -4,8 +4,8 @@
 //! counts as an input is in [`super::deps`].
 
 use super::{deps, gcc_diag};
+use crate::diag::Severity;
 use crate::diag::{line_span, Diag};
-use crate::link_diagnostics::Severity;
 use crate::process::{self, Limits, RunError};
 use crate::workspace::Project;
 use std::collections::HashMap;

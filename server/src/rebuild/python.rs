@@ -5,8 +5,8 @@
 //! The merge writes a temporary file beside `$(MOD).mpy` that is renamed over it only when
 //! mpy-tool succeeded, so a failed or cancelled build never leaves a partial `.mpy`.
 
+use crate::diag::Severity;
 use crate::diag::{line_span, Diag};
-use crate::link_diagnostics::Severity;
 use crate::process::{self, find_program, Limits, RunError, RunOutput};
 use crate::workspace::plan::PythonStep;
 use crate::workspace::{assignment_line, Project};
@@ -333,8 +333,8 @@ mod tests {
             truncated: false,
         };
         let d = mpy_cross_diag(&p, "x.py", &out);
-        assert_eq!(d.inner.span.start.line, 1);
-        assert_eq!(d.inner.message, "SyntaxError: 'return' outside function");
+        assert_eq!(d.span.start.line, 1);
+        assert_eq!(d.message, "SyntaxError: 'return' outside function");
         match resolve_mpy_cross(&p) {
             Ok((cmd, log)) => {
                 assert_eq!(cmd, vec!["mpy-cross"]);

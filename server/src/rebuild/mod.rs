@@ -15,11 +15,12 @@ pub mod make_steps;
 pub mod place;
 pub mod python;
 pub mod qstrs;
+pub mod runtime;
 pub mod scope;
 
 use crate::config::Config;
+use crate::diag::Severity;
 use crate::diag::{line_span, Diag};
-use crate::link_diagnostics::Severity;
 use crate::process::RunError;
 use crate::workspace::{self, Project, SetupProblem};
 use natmod_linker::Dialect;
