@@ -186,6 +186,7 @@ async fn publish(
         "compiled": report.compiled,
         "written": report.written.as_ref().map(|w| w.to_string_lossy()),
         "elapsedMs": report.elapsed.as_secs_f64() * 1000.0,
+        "gccMs": report.gcc_time.as_secs_f64() * 1000.0,
     });
     features::after_build(state, slot, &report, live_changed).await;
     state

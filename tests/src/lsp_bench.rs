@@ -12,8 +12,8 @@
 //! After every save (the server idle) the exact compile command of the edited file, from the
 //! `compile_commands.json` the server wrote, runs alone and is timed. Printed: p50/p95 of the
 //! latency, of gcc alone, of the overhead paired per save (latency − that save's gcc run) and
-//! against gcc's median, and of the server's own build time (`elapsedMs`). The goal is a paired
-//! overhead p95 ≤ 10 ms. Then, for comparison, a full `make` of factorial from a clean tree
+//! against gcc's median, of the server's own build time (`elapsedMs`), of its own gcc run
+//! (`gccMs`) and of the overhead over that run. The goal is an overhead p95 ≤ 10 ms. Then, for comparison, a full `make` of factorial from a clean tree
 //! with v1.23's `mpy_ld.py` (python) and with `natmod-ld`.
 
 use crate::lsp_client::{file_uri, LspClient, TIMEOUT};
@@ -115,6 +115,8 @@ struct Samples {
     latency: Vec<f64>,
     gcc: Vec<f64>,
     build: Vec<f64>,
+    /// The server's own gcc run of each save (`gccMs`).
+    own_gcc: Vec<f64>,
 }
 
 impl Samples {
@@ -133,13 +135,26 @@ impl Samples {
         row("overhead, paired per save", &paired);
         row("overhead, vs gcc median", &vs_median);
         row("server build time (elapsedMs)", &self.build);
+        row("server's own gcc run (gccMs)", &self.own_gcc);
+        let own: Vec<f64> = self
+            .latency
+            .iter()
+            .zip(&self.own_gcc)
+            .map(|(l, g)| l - g)
+            .collect();
+        row("overhead over its own gcc run", &own);
         // Paired: each save against the gcc run right after it, so load that comes and goes
-        // on the machine cancels out.
-        let p95 = pct(&paired, 0.95);
-        let verdict = if p95 <= ms(GOAL) { "ok" } else { "OVER" };
+        // on the machine cancels out; but two gcc runs of the same file differ by a few ms
+        // themselves, which the tail of that difference shows. The save's own gcc run (timed
+        // by the server around the process) leaves only what the server adds.
+        let goal = ms(GOAL);
+        let verdict = |p95: f64| if p95 <= goal { "ok" } else { "OVER" };
+        let (p95, own95) = (pct(&paired, 0.95), pct(&own, 0.95));
         println!(
-            "    paired overhead p95 {p95:.2} ms (goal ≤ {:.0} ms: {verdict})",
-            ms(GOAL)
+            "    overhead p95: paired with a separate gcc run {p95:.2} ms ({}); over the save's \
+             own gcc run {own95:.2} ms ({}) (goal ≤ {goal:.0} ms)",
+            verdict(p95),
+            verdict(own95)
         );
     }
 }
@@ -226,6 +241,7 @@ impl Bench {
                 out.gcc.push(ms(gcc));
                 out.build
                     .push(done["elapsedMs"].as_f64().unwrap_or(f64::NAN));
+                out.own_gcc.push(done["gccMs"].as_f64().unwrap_or(f64::NAN));
             }
         }
         out

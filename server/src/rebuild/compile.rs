@@ -23,6 +23,8 @@ pub struct Compiled {
     pub ran: bool,
     /// gcc's diagnostics.
     pub diags: Vec<Diag>,
+    /// How long gcc itself ran (zero when skipped).
+    pub gcc_time: Duration,
 }
 
 /// Per-source memory of the last successful compile: input stamp and its diagnostics.
@@ -68,6 +70,7 @@ pub fn compile_all(
                     ok: true,
                     ran: false,
                     diags: diags.clone(),
+                    gcc_time: Duration::ZERO,
                 }));
             }
             _ => {
@@ -154,6 +157,7 @@ fn compile_one(p: &Project, src: &str, no_json: bool, cancelled: &dyn Fn() -> bo
         process::run(cmd, limits, cancelled)
     };
     let mut json_rejected = false;
+    let started = std::time::Instant::now();
     let mut out = run(!no_json);
     if let Ok(o) = &out {
         let err = String::from_utf8_lossy(&o.stderr);
@@ -162,6 +166,7 @@ fn compile_one(p: &Project, src: &str, no_json: bool, cancelled: &dyn Fn() -> bo
             out = run(false);
         }
     }
+    let gcc_time = started.elapsed();
     let src_path = p.abs(src);
     let out = match out {
         Ok(o) => o,
@@ -180,6 +185,7 @@ fn compile_one(p: &Project, src: &str, no_json: bool, cancelled: &dyn Fn() -> bo
                 ok: false,
                 ran: true,
                 diags: vec![d],
+                gcc_time,
             };
             return Ok((c, json_rejected));
         }
@@ -209,6 +215,7 @@ fn compile_one(p: &Project, src: &str, no_json: bool, cancelled: &dyn Fn() -> bo
         ok: out.success,
         ran: true,
         diags,
+        gcc_time,
     };
     Ok((c, json_rejected))
 }

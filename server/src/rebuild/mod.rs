@@ -46,6 +46,8 @@ pub struct BuildReport {
     pub configured: bool,
     /// How long the build took.
     pub elapsed: Duration,
+    /// How long gcc ran in it: the longest compile (they run in parallel).
+    pub gcc_time: Duration,
     /// The project as evaluated for this build (for editor features).
     pub project: Option<Project>,
     /// The link's facts, when the build linked.
@@ -247,6 +249,7 @@ impl ProjectBuild {
             if c.ran {
                 report.compiled.push(c.source.clone());
             }
+            report.gcc_time = report.gcc_time.max(c.gcc_time);
             report.diags.extend(c.diags);
         }
         if cancelled() {
