@@ -48,6 +48,18 @@ const CASES: &[Case] = &[
         rel: "examples/multifile",
         file: "ops.c",
     },
+    // A project rule (a generated header) that make itself runs before every compile.
+    Case {
+        label: "genheader (x64, a project rule make runs first)",
+        rel: "tests/fixtures/real_makefiles/genheader",
+        file: "gen.c",
+    },
+    // A static library a project rule builds through `$(MAKE) -C lib`.
+    Case {
+        label: "staticlib (x64, a library built by a sub-make)",
+        rel: "tests/fixtures/real_makefiles/staticlib",
+        file: "uselib.c",
+    },
 ];
 
 /// Appended to the file on "broken" saves: a call the link cannot resolve.
