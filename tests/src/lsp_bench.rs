@@ -1,8 +1,9 @@
 //! `natmod-bench lsp`: save → diagnostics latency of a real `natmod-lsp` process against the
 //! same gcc compile run alone.
 //!
-//! For examples/factorial (x64, one object) and examples/multifile (three objects, one edited)
-//! in a scratch copy: start `natmod-lsp` (trusted, debounce 0), build once, then N times change
+//! For examples/factorial (x64, one object), examples/multifile (three objects, one edited) and
+//! two fixtures whose own rules make runs before the compile (genheader, staticlib), each in a
+//! scratch copy: start `natmod-lsp` (trusted, debounce 0), build once, then N times change
 //! the file on disk and send `didSave`, timing until the build's result arrives. Two kinds of
 //! save: a comment changed (the build is clean, so nothing is published and the result is
 //! `natmod/buildFinished`, which the server sends after its diagnostics), and toggling a call
