@@ -6,6 +6,7 @@
 
 use crate::diag::Severity;
 use crate::diag::{span, Diag, Edit, FixIt};
+use crate::workspace::assignment::{self, Assignment};
 use crate::workspace::Project;
 
 /// Variables a project sets for dynruntime.mk (either tree).
@@ -33,26 +34,6 @@ const READ: &[&str] = &[
 
 /// Prefixes that make a name look like a MicroPython setting (`MICROPY_LINK_RUNTIME`).
 const PREFIXES: &[&str] = &["MICROPY_", "MPY_", "MP_", "NATMOD_"];
-
-/// The name an assignment line sets, with its byte column.
-fn assigned(line: &str) -> Option<(usize, &str)> {
-    let mut start = line.len() - line.trim_start().len();
-    for kw in ["export ", "override "] {
-        if line[start..].starts_with(kw) {
-            start += kw.len();
-            start += line[start..].len() - line[start..].trim_start().len();
-        }
-    }
-    let rest = &line[start..];
-    let end = rest
-        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .unwrap_or(rest.len());
-    let after = rest[end..].trim_start();
-    let is_assignment = ["=", ":=", "::=", "?=", "+=", "!="]
-        .iter()
-        .any(|op| after.starts_with(op));
-    (end > 0 && is_assignment).then(|| (start, &rest[..end]))
-}
 
 /// Edit distance, for names of a few dozen characters.
 fn distance(a: &str, b: &str) -> usize {
@@ -109,7 +90,10 @@ pub fn check(p: &Project, makefile_text: &str) -> Vec<Diag> {
         && p.makefiles.iter().any(|m| m.ends_with("py/dynruntime.mk"));
     let mut out = Vec::new();
     for (i, line) in makefile_text.lines().enumerate() {
-        let Some((col, name)) = assigned(line) else {
+        // dynruntime.mk's settings are identifiers, and so is anything that looks like one.
+        let Some(Assignment { col, name, .. }) =
+            assignment::parse(line).filter(|a| !a.name.contains(['.', '-']))
+        else {
             continue;
         };
         if READ.contains(&name) {

@@ -8,6 +8,7 @@
 //! [`UNKNOWN`]: `$(DYNRUNTIME)` set to `$(MPY_DIR)/py/dynruntime.mk` still names dynruntime.mk
 //! when MPY_DIR comes from the environment, and a path with an unknown part is not followed.
 
+use super::assignment;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -28,10 +29,14 @@ impl Vars {
             if line.starts_with('\t') {
                 continue;
             }
-            let Some((name, op, value)) = assignment(line) else {
+            let Some(a) = assignment::parse(line) else {
                 continue;
             };
+            // (A shell assignment, `!=`, is not known from the text: left out.)
+            let (name, op) = (a.name, a.op);
+            let value = a.value.split('#').next().unwrap_or("").trim();
             match op {
+                "!=" => {}
                 "?=" => {
                     self.0.entry(name.into()).or_insert_with(|| value.into());
                 }
@@ -59,22 +64,6 @@ impl Vars {
         };
         cx.expand(operand, 0)
     }
-}
-
-/// A `NAME op value` assignment line (after `export`/`override`), its comment removed.
-fn assignment(line: &str) -> Option<(&str, &'static str, &str)> {
-    let mut l = line.trim_start();
-    for kw in ["export ", "override "] {
-        l = l.strip_prefix(kw).map(str::trim_start).unwrap_or(l);
-    }
-    let end = l.find(|c: char| !(c.is_ascii_alphanumeric() || "_.-".contains(c)))?;
-    let (name, rest) = l.split_at(end);
-    let rest = rest.trim_start();
-    let op = ["::=", ":=", "?=", "+=", "="]
-        .into_iter()
-        .find(|op| rest.starts_with(op))?;
-    let value = rest[op.len()..].split('#').next().unwrap_or("").trim();
-    (!name.is_empty()).then_some((name, op, value))
 }
 
 /// What an expansion needs to know.

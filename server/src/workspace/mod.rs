@@ -2,6 +2,7 @@
 //! [`Project`] model the build uses. Set-up problems (a Makefile error, a missing MPY_DIR or
 //! compiler) come back as [`SetupProblem`]s placed on a Makefile line.
 
+pub mod assignment;
 pub mod discover;
 pub mod include_vars;
 pub mod makefile;
@@ -242,24 +243,8 @@ pub struct SetupProblem {
     pub show: bool,
 }
 
-/// The 0-based line where the Makefile assigns `var` (`VAR =`, `VAR ?=`, `override VAR :=`...).
-pub fn assignment_line(text: &str, var: &str) -> Option<u32> {
-    text.lines()
-        .position(|l| {
-            let mut l = l.trim_start();
-            for kw in ["export ", "override "] {
-                l = l.strip_prefix(kw).map(str::trim_start).unwrap_or(l);
-            }
-            let Some(rest) = l.strip_prefix(var) else {
-                return false;
-            };
-            let rest = rest.trim_start();
-            ["=", ":=", "::=", "?=", "+=", "!="]
-                .iter()
-                .any(|op| rest.starts_with(op))
-        })
-        .map(|i| i as u32)
-}
+/// The 0-based line where the Makefile assigns `var` (see [`assignment::line_of`]).
+pub use assignment::line_of as assignment_line;
 
 /// The 0-based line of the `include ...dynruntime.mk` line.
 pub fn include_line(text: &str) -> Option<u32> {
@@ -549,14 +534,6 @@ fn parse_int(s: &str) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn finds_assignment_lines() {
-        let t = "# ARCH = no\nMPY_DIR ?= ../x\nexport MPY_DIR\n override ARCH := x64\nARCHX = 1\n";
-        assert_eq!(assignment_line(t, "MPY_DIR"), Some(1));
-        assert_eq!(assignment_line(t, "ARCH"), Some(3));
-        assert_eq!(assignment_line(t, "SRC"), None);
-    }
 
     #[test]
     fn reads_linker_flags() {
