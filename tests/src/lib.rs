@@ -164,6 +164,28 @@ fn copy_tree(src: &Path, dst: &Path) {
     }
 }
 
+/// `make` in `dir` without the MAKEFLAGS/MFLAGS of a make that may be running the tests: what a
+/// user's shell runs.
+pub fn make_command(dir: &Path) -> Command {
+    let mut cmd = Command::new("make");
+    cmd.current_dir(dir)
+        .env_remove("MAKEFLAGS")
+        .env_remove("MFLAGS");
+    cmd
+}
+
+/// Runs a [`make_command`], asserting that it succeeded (the failure names the command, its
+/// directory and environment changes, and shows the whole output).
+pub fn run_make(mut cmd: Command) -> Output {
+    let out = cmd.output().expect("run make");
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed\n{}",
+        describe_output(&out)
+    );
+    out
+}
+
 /// A process's exit status, stdout and stderr, for failure messages.
 pub fn describe_output(out: &Output) -> String {
     format!(

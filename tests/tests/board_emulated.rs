@@ -14,6 +14,7 @@ use natmod_tests::emu::{bare_pty, start, EmuBoard};
 use natmod_tests::{
     copy_module, describe_output, mpy_dir_newest, natmod_ld, natmod_lsp, require_tool, scratch_dir,
 };
+use natmod_tests::{make_command, run_make};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -32,20 +33,12 @@ fn factorial(test: &str, arch: &str, extra: &[&str]) -> PathBuf {
     };
     let dir = scratch_dir(test, format!("factorial_{arch}{}", extra.join("_")));
     copy_module("examples/factorial", &dir);
-    let out = Command::new("make")
-        .current_dir(&dir)
-        .arg(format!("MPY_DIR={}", mpy_dir_newest().display()))
+    let mut make = make_command(&dir);
+    make.arg(format!("MPY_DIR={}", mpy_dir_newest().display()))
         .arg(format!("ARCH={arch}"))
         .arg(format!("MPY_LD={}", natmod_ld().display()))
-        .args(extra)
-        .env_remove("MAKEFLAGS")
-        .output()
-        .expect("run make");
-    assert!(
-        out.status.success(),
-        "make failed\n{}",
-        describe_output(&out)
-    );
+        .args(extra);
+    run_make(make);
     dir.join("factorial_nm.mpy")
 }
 

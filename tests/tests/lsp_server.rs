@@ -13,9 +13,10 @@ use natmod_tests::lsp_scenario::{
     trusted_options,
 };
 use natmod_tests::{
-    copy_module, describe_output, mpy_dir, mpy_dir_newest, natmod_ld, natmod_lsp, repo_root,
-    require_tool, run_micropython,
+    copy_module, mpy_dir, mpy_dir_newest, natmod_ld, natmod_lsp, repo_root, require_tool,
+    run_micropython,
 };
+use natmod_tests::{make_command, run_make};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -741,14 +742,11 @@ fn python_sources_are_merged_like_make_does() {
     let ours = std::fs::read(&mpy).unwrap();
     std::fs::remove_dir_all(dir.join("build")).unwrap();
     std::fs::remove_file(&mpy).unwrap();
-    let out = Command::new("make")
-        .current_dir(&dir)
-        .arg(format!("MPY_DIR={}", mpy_dir().display()))
+    let mut make = make_command(&dir);
+    make.arg(format!("MPY_DIR={}", mpy_dir().display()))
         .arg(format!("MPY_LD={}", natmod_ld().display()))
-        .arg("MPY_CROSS=mpy-cross")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", describe_output(&out));
+        .arg("MPY_CROSS=mpy-cross");
+    run_make(make);
     assert!(
         std::fs::read(&mpy).unwrap() == ours,
         "make's pymix.mpy differs"

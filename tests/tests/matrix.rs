@@ -11,6 +11,7 @@ use natmod_tests::{
     copy_module, describe_output, mpy_dir, mpy_dir_newest, native_arch_code, natmod_ld, natmod_lsp,
     path_without, require_tool, scratch_dir,
 };
+use natmod_tests::{make_command, run_make};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -434,17 +435,8 @@ fn make(dir: &Path, tree: &Path, arch: &str, module: &str) -> Vec<u8> {
         args.push("CROSS=xtensa-lx106-elf-".into());
     }
     let _ = std::fs::remove_file(dir.join(format!("{module}.mpy")));
-    let out = Command::new("make")
-        .current_dir(dir)
-        .args(&args)
-        .env_remove("MAKEFLAGS")
-        .output()
-        .expect("run make");
-    assert!(
-        out.status.success(),
-        "make {}\n{}",
-        args.join(" "),
-        describe_output(&out)
-    );
+    let mut make = make_command(dir);
+    make.args(&args);
+    run_make(make);
     std::fs::read(dir.join(format!("{module}.mpy"))).unwrap()
 }

@@ -20,6 +20,7 @@ use natmod_tests::{
     copy_module, describe_output, mpy_dir, mpy_dir_newest, native_arch_code, natmod_ld, repo_root,
     require_tool, run_micropython,
 };
+use natmod_tests::{make_command, run_make};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -125,20 +126,9 @@ fn build_in(
             );
         }
     }
-    let out = Command::new("make")
-        .current_dir(dir)
-        .args(&args)
-        .env_remove("MAKEFLAGS")
-        .env_remove("MFLAGS")
-        .output()
-        .expect("run make");
-    assert!(
-        out.status.success(),
-        "make {} in {} ({linker:?}) failed\n{}",
-        args.join(" "),
-        dir.display(),
-        describe_output(&out)
-    );
+    let mut make = make_command(dir);
+    make.args(&args);
+    run_make(make);
     let mpy = dir.join(format!("{module}.mpy"));
     assert!(
         mpy.is_file(),
@@ -383,15 +373,13 @@ fn floatrt_armv6m_needs_and_gets_link_runtime() {
     // Soft float on Cortex-M0: every operation is a libgcc call and floorf is newlib's.
     let dir = scratch("floatrt_armv6m_no_runtime");
     copy_module("examples/floatrt", &dir);
-    let out = Command::new("make")
-        .current_dir(&dir)
+    let out = make_command(&dir)
         .args([
             format!("MPY_DIR={}", mpy_dir().display()),
             "ARCH=armv6m".into(),
             "MICROPY_FLOAT_IMPL=float".into(),
             format!("MPY_LD={}", natmod_ld().display()),
         ])
-        .env_remove("MAKEFLAGS")
         .output()
         .unwrap();
     let text = describe_output(&out);

@@ -8,9 +8,8 @@
 //! MicroPython trees (scripts/provision.sh).
 
 use natmod_tests::lsp_client::LspClient;
-use natmod_tests::{
-    copy_module, describe_output, mpy_dir, mpy_dir_newest, natmod_ld, natmod_lsp, require_tool,
-};
+use natmod_tests::{copy_module, mpy_dir, mpy_dir_newest, natmod_ld, natmod_lsp, require_tool};
+use natmod_tests::{make_command, run_make};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -118,22 +117,12 @@ fn vars(m: &Module, arch: &str) -> Vec<String> {
 }
 
 fn make_build(dir: &Path, tree: &Path, arch: &str, vars: &[String]) -> Option<(String, Vec<u8>)> {
-    let out = Command::new("make")
-        .current_dir(dir)
-        .args(vars)
+    let mut make = make_command(dir);
+    make.args(vars)
         .arg(format!("MPY_DIR={}", tree.display()))
         .arg(format!("ARCH={arch}"))
-        .arg(format!("MPY_LD={}", natmod_ld().display()))
-        .env_remove("MAKEFLAGS")
-        .env_remove("MFLAGS")
-        .output()
-        .expect("run make");
-    assert!(
-        out.status.success(),
-        "make in {} failed\n{}",
-        dir.display(),
-        describe_output(&out)
-    );
+        .arg(format!("MPY_LD={}", natmod_ld().display()));
+    run_make(make);
     module_mpy(dir)
 }
 
